@@ -1,0 +1,1 @@
+"""Refit trainer: recipes, evaluation and drift checks that run inside Jobs."""
