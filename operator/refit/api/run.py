@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import ClassVar, Literal
 
 from pydantic import ConfigDict, Field
-from pydantic.config import JsonDict
 from pydantic.alias_generators import to_camel
+from pydantic.config import JsonDict
 
 from refit.api.base import API_VERSION, Condition, ObjectMeta, RefitModel, conditions_field
 from refit.api.enums import RunPhase, TriggerType
