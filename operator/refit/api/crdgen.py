@@ -204,3 +204,39 @@ def all_crds() -> dict[str, JSON]:
         "refit.dev_trainingpipelines.yaml": training_pipeline_crd(),
         "refit.dev_trainingruns.yaml": training_run_crd(),
     }
+
+
+def _kopf_peering_crd(scope: str) -> JSON:
+    """kopf's peering resource: the lease through which only one operator replica is active."""
+    kind = "KopfPeering" if scope == "Namespaced" else "ClusterKopfPeering"
+    plural = kind.lower() + "s"
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.kopf.dev"},
+        "spec": {
+            "group": "kopf.dev",
+            "scope": scope,
+            "names": {"kind": kind, "plural": plural, "singular": kind.lower()},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "description": "Presence of kopf-based operators, for leader selection.",
+                            "properties": {
+                                "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+                            },
+                        }
+                    },
+                }
+            ],
+        },
+    }
+
+
+def kopf_peering_crds() -> list[JSON]:
+    return [_kopf_peering_crd("Namespaced"), _kopf_peering_crd("Cluster")]

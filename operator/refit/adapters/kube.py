@@ -1,0 +1,226 @@
+"""Kubernetes I/O: TrainingRuns, Jobs, events, status patches. Every create is idempotent."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+from refit.api.base import GROUP, VERSION
+
+log = logging.getLogger(__name__)
+
+PIPELINES = "trainingpipelines"
+RUNS = "trainingruns"
+COMPONENT = "refit-operator"
+
+
+def load_config(kubeconfig: str | None = None) -> client.ApiClient:
+    """In-cluster config when running in a pod, else the kubeconfig kubectl would use."""
+    if kubeconfig is None:
+        try:
+            config.load_incluster_config()
+            return client.ApiClient()
+        except config.ConfigException:
+            pass
+    configuration = client.Configuration()
+    config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
+    return client.ApiClient(configuration)
+
+
+@dataclass(frozen=True)
+class JobState:
+    """What the run state machine needs to know about one Job."""
+
+    name: str
+    exists: bool
+    active: bool = False
+    succeeded: bool = False
+    failed: bool = False
+    suspended: bool = False
+    reason: str = ""
+    message: str = ""
+
+
+def job_state(job: dict[str, Any] | None, name: str) -> JobState:
+    """Summarize a Job object from its conditions (Complete/Failed are terminal)."""
+    if job is None:
+        return JobState(name=name, exists=False)
+    spec = job.get("spec") or {}
+    status = job.get("status") or {}
+    for cond in status.get("conditions") or []:
+        if cond.get("status") != "True":
+            continue
+        if cond.get("type") == "Complete":
+            return JobState(name=name, exists=True, succeeded=True)
+        if cond.get("type") == "Failed":
+            return JobState(
+                name=name,
+                exists=True,
+                failed=True,
+                reason=cond.get("reason") or "Failed",
+                message=cond.get("message") or "",
+            )
+    return JobState(
+        name=name,
+        exists=True,
+        active=bool(status.get("active")) or not spec.get("suspend", False),
+        suspended=bool(spec.get("suspend", False)),
+    )
+
+
+class Kube:
+    """Thin wrapper over the Kubernetes client; callers never see ApiException for 404/409."""
+
+    def __init__(self, api_client: client.ApiClient) -> None:
+        self.api_client = api_client
+        self.custom = client.CustomObjectsApi(api_client)
+        self.batch = client.BatchV1Api(api_client)
+        self.core = client.CoreV1Api(api_client)
+
+    # -- custom resources -------------------------------------------------------------------
+
+    def get(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            obj: dict[str, Any] = self.custom.get_namespaced_custom_object(
+                GROUP, VERSION, namespace, plural, name
+            )
+            return obj
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def list(self, plural: str, namespace: str, label_selector: str = "") -> list[dict[str, Any]]:
+        result = self.custom.list_namespaced_custom_object(
+            GROUP, VERSION, namespace, plural, label_selector=label_selector
+        )
+        items: list[dict[str, Any]] = result.get("items", [])
+        return items
+
+    def create(self, plural: str, namespace: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Create, or return the existing object of that name. Returns (object, created)."""
+        try:
+            obj = self.custom.create_namespaced_custom_object(GROUP, VERSION, namespace, plural, body)
+            return obj, True
+        except ApiException as error:
+            if error.status != 409:
+                raise
+        existing = self.get(plural, namespace, body["metadata"]["name"])
+        if existing is None:  # deleted in between; the next pass will try again
+            raise RuntimeError(f"{plural}/{body['metadata']['name']} vanished after AlreadyExists")
+        return existing, False
+
+    def delete(self, plural: str, namespace: str, name: str) -> bool:
+        try:
+            self.custom.delete_namespaced_custom_object(
+                GROUP, VERSION, namespace, plural, name, propagation_policy="Background"
+            )
+            return True
+        except ApiException as error:
+            if error.status == 404:
+                return False
+            raise
+
+    def patch_status(self, plural: str, namespace: str, name: str, status: dict[str, Any]) -> None:
+        """Merge-patch the status subresource (the only part of our objects Refit writes)."""
+        # A dict body is sent as application/merge-patch+json: fields we omit are kept.
+        self.custom.patch_namespaced_custom_object_status(
+            GROUP, VERSION, namespace, plural, name, {"status": status}
+        )
+
+    def patch_metadata(self, plural: str, namespace: str, name: str, metadata: dict[str, Any]) -> None:
+        self.custom.patch_namespaced_custom_object(
+            GROUP, VERSION, namespace, plural, name, {"metadata": metadata}
+        )
+
+    # -- jobs -------------------------------------------------------------------------------
+
+    def get_job(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            job = self.batch.read_namespaced_job(name, namespace)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        as_dict: dict[str, Any] = self.api_client.sanitize_for_serialization(job)
+        return as_dict
+
+    def create_job(self, manifest: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Create the Job, or return the one that already has its deterministic name."""
+        namespace = manifest["metadata"]["namespace"]
+        try:
+            job = self.batch.create_namespaced_job(namespace, manifest)
+            as_dict: dict[str, Any] = self.api_client.sanitize_for_serialization(job)
+            return as_dict, True
+        except ApiException as error:
+            if error.status != 409:
+                raise
+        existing = self.get_job(namespace, manifest["metadata"]["name"])
+        if existing is None:
+            raise RuntimeError(f"job {manifest['metadata']['name']} vanished after AlreadyExists")
+        return existing, False
+
+    def delete_job(self, namespace: str, name: str) -> bool:
+        try:
+            # Background propagation: without it the Job's pods are orphaned.
+            self.batch.delete_namespaced_job(name, namespace, propagation_policy="Background")
+            return True
+        except ApiException as error:
+            if error.status == 404:
+                return False
+            raise
+
+    # -- references ---------------------------------------------------------------------------
+
+    def secret_exists(self, namespace: str, name: str) -> bool:
+        """Whether the Secret exists. Its data is read by the API call but never kept or logged."""
+        try:
+            self.core.read_namespaced_secret(name, namespace)
+            return True
+        except ApiException as error:
+            if error.status == 404:
+                return False
+            raise
+
+    # -- events -----------------------------------------------------------------------------
+
+    def event(
+        self,
+        involved: dict[str, Any],
+        event_type: str,
+        reason: str,
+        message: str,
+        now: datetime | None = None,
+    ) -> None:
+        """Post a core/v1 Event about an object (shown by kubectl describe). Best effort."""
+        meta = involved.get("metadata", {})
+        moment = (now or datetime.now(UTC)).astimezone(UTC)
+        body = client.CoreV1Event(
+            metadata=client.V1ObjectMeta(generate_name=f"{meta.get('name', 'refit')}.", namespace=meta.get("namespace")),
+            involved_object=client.V1ObjectReference(
+                api_version=involved.get("apiVersion"),
+                kind=involved.get("kind"),
+                name=meta.get("name"),
+                namespace=meta.get("namespace"),
+                uid=meta.get("uid"),
+                resource_version=meta.get("resourceVersion"),
+            ),
+            reason=reason,
+            message=message[:1024],
+            type=event_type,
+            first_timestamp=moment,
+            last_timestamp=moment,
+            count=1,
+            source=client.V1EventSource(component=COMPONENT),
+            reporting_component=COMPONENT,
+            reporting_instance=COMPONENT,
+        )
+        try:
+            self.core.create_namespaced_event(meta.get("namespace"), body)
+        except ApiException as error:  # events are advisory: never fail a reconcile on them
+            log.warning("could not post event %s on %s: %s", reason, meta.get("name"), error.reason)

@@ -1,0 +1,98 @@
+"""Prometheus metrics (DESIGN.md §5): `refit_` prefix, base units, bounded labels.
+
+Labels are namespace and pipeline (bounded by the fleet), trigger and result (small enums).
+Never a run name, version, user string or anything secret.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+_P = ("namespace", "pipeline")
+
+RUNS = Counter(
+    "refit_runs_total",
+    "Training runs finished, by trigger and result (Promoted, Rejected, Failed).",
+    [*_P, "trigger", "result"],
+    registry=REGISTRY,
+)
+RUNS_CREATED = Counter(
+    "refit_runs_created_total", "Training runs created, by trigger.", [*_P, "trigger"], registry=REGISTRY
+)
+RUN_DURATION = Histogram(
+    "refit_run_duration_seconds",
+    "Wall time from run start to its terminal phase.",
+    [*_P, "result"],
+    buckets=(30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 43200, 86400),
+    registry=REGISTRY,
+)
+QUEUE_WAIT = Histogram(
+    "refit_queue_wait_seconds",
+    "Time a run waited (global cap or Kueue) before its training Job started.",
+    _P,
+    buckets=(1, 5, 15, 60, 300, 900, 3600, 14400),
+    registry=REGISTRY,
+)
+PROMOTIONS = Counter(
+    "refit_promotions_total", "Champion alias moves made by Refit.", _P, registry=REGISTRY
+)
+DRIFT_SHARE = Gauge(
+    "refit_drift_share_ratio", "Share of tested features that drifted at the last check.", _P, registry=REGISTRY
+)
+DRIFT_DETECTED = Gauge(
+    "refit_drift_detected", "1 when the last drift check found dataset drift, else 0.", _P, registry=REGISTRY
+)
+DRIFT_CHECKS = Counter(
+    "refit_drift_checks_total", "Drift checks finished, by result.", [*_P, "result"], registry=REGISTRY
+)
+CHAMPION_METRIC = Gauge(
+    "refit_champion_metric", "Primary metric of the champion on validation data.", [*_P, "metric"], registry=REGISTRY
+)
+CANDIDATE_METRIC = Gauge(
+    "refit_candidate_metric",
+    "Primary metric of the latest evaluated candidate.",
+    [*_P, "metric"],
+    registry=REGISTRY,
+)
+LAST_SUCCESS = Gauge(
+    "refit_last_success_timestamp_seconds",
+    "Unix time of the last run that finished without failing (Promoted or Rejected).",
+    _P,
+    registry=REGISTRY,
+)
+LAST_PROMOTION = Gauge(
+    "refit_last_promotion_timestamp_seconds", "Unix time of the last promotion.", _P, registry=REGISTRY
+)
+NEXT_SCHEDULE = Gauge(
+    "refit_next_schedule_timestamp_seconds", "Unix time of the next schedule tick.", _P, registry=REGISTRY
+)
+MISSED_SCHEDULES = Counter(
+    "refit_missed_schedules_total",
+    "Schedule ticks not run (deadline passed, Skip policy, RunAll cap, Forbid overlap).",
+    [*_P, "reason"],
+    registry=REGISTRY,
+)
+READY = Gauge("refit_pipeline_ready", "1 when the pipeline's Ready condition is True.", _P, registry=REGISTRY)
+ACTIVE_JOBS = Gauge("refit_active_training_jobs", "Training Jobs currently running.", registry=REGISTRY)
+RECONCILE_ERRORS = Counter(
+    "refit_reconcile_errors_total", "Reconcile passes that raised, by kind.", ["kind"], registry=REGISTRY
+)
+BUILD_INFO = Gauge("refit_build_info", "Operator version.", ["version"], registry=REGISTRY)
+
+
+def forget_pipeline(namespace: str, pipeline: str) -> None:
+    """Drop a deleted pipeline's series so the label set stays bounded by the live fleet."""
+    for metric in (DRIFT_SHARE, DRIFT_DETECTED, LAST_SUCCESS, LAST_PROMOTION, NEXT_SCHEDULE, READY):
+        try:
+            metric.remove(namespace, pipeline)
+        except KeyError:
+            pass
+    for metric in (CHAMPION_METRIC, CANDIDATE_METRIC):
+        for labels in list(metric._metrics):  # prometheus_client keeps children by label tuple
+            if labels[:2] == (namespace, pipeline):
+                metric.remove(*labels)
+
+
+def serve(port: int, address: str = "0.0.0.0") -> None:  # noqa: S104 - metrics are scraped in-cluster
+    start_http_server(port, addr=address, registry=REGISTRY)
