@@ -22,6 +22,7 @@ from refit.core.drift_policy import (
     default_threshold,
     drift_condition,
     feature_drifted,
+    result_from_report,
 )
 
 NOW = datetime(2026, 4, 1, 12, tzinfo=UTC)
@@ -220,6 +221,44 @@ def test_assess(
     assert assessment.share == (pytest.approx(share) if share is not None else None)
     assert assessment.drifted_features == drifted
     assert assessment.message
+
+
+def test_result_from_the_trainer_report() -> None:
+    report = {
+        "schema": "refit.dev/drift-report/v1",
+        "dataset": {"reference_rows": 5000, "current_rows": 2000, "dataset_drift": True},
+        "features": [
+            {
+                "feature": "tenure",
+                "status": "tested",
+                "drifted": True,
+                "stattest": "wasserstein",
+                "score": 0.31,
+                "threshold": 0.1,
+            },
+            {
+                "feature": "contract",
+                "status": "tested",
+                "drifted": False,
+                "stattest": "jensenshannon",
+                "score": 0.02,
+                "threshold": 0.1,
+            },
+            {"feature": "notes", "status": "skipped", "drifted": False},
+        ],
+    }
+    result = result_from_report(report)
+    assert result.reference_rows == 5000 and result.current_rows == 2000 and not result.failed
+    assert [f.status for f in result.features] == ["tested", "tested", "skipped"]
+    assert result.features[0].test is StatTest.WASSERSTEIN and result.features[0].score == 0.31
+    assessment = assess_drift(trigger(), result)
+    assert (assessment.verdict, assessment.share, assessment.drifted_features) == (
+        DriftVerdict.DRIFT,
+        0.5,
+        ("tenure",),
+    )
+    failed = result_from_report({"error": "reference data not found"})
+    assert failed.failed and assess_drift(trigger(), failed).verdict is DriftVerdict.FAILED
 
 
 def test_messages_name_the_numbers() -> None:

@@ -1,9 +1,11 @@
 """From a drift check's per-feature results to a verdict, and from a verdict to a Drift run.
 
-Per feature (Evidently's conventions): a p-value test (ks, chisquare, ztest) flags drift when
-p < threshold (default 0.05); a distance (wasserstein, jensenshannon, psi) when distance ≥
-threshold (default 0.1). An explicit `threshold` in the spec applies to every feature, as
-Evidently's `stattest_threshold` does; a per-feature threshold reported by the check wins.
+Per feature (Evidently's conventions, as refit_trainer's drift-check Job reports them): only
+features with status `tested` or `type_mismatch` count, and a type mismatch is drift. A p-value
+test (ks, chisquare, ztest) flags drift when p < threshold (default 0.05); a distance
+(wasserstein, jensenshannon, psi) when distance ≥ threshold (default 0.1). The Job's own
+`drifted` flag is taken as is; otherwise an explicit `threshold` in the spec applies to every
+feature, as Evidently's `stattest_threshold` does, and a per-feature threshold in the report wins.
 
 Dataset: drift when the share of drifted features among those tested is ≥ `driftShare`. Fewer
 rows than `minSampleSize` on either side, or nothing testable, gives `InsufficientData`: not
@@ -18,10 +20,11 @@ the same check after a crash creates nothing twice.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from refit.api.conditions import Reason
 from refit.api.enums import ConditionStatus, StatTest
@@ -42,6 +45,7 @@ __all__ = [
     "default_threshold",
     "drift_condition",
     "feature_drifted",
+    "result_from_report",
 ]
 
 P_VALUE_TESTS: Final = frozenset({StatTest.KS, StatTest.CHISQUARE, StatTest.ZTEST})
@@ -66,15 +70,26 @@ class DriftReason:
     NO_CHECK: Final = "NoDriftCheck"
 
 
+# Per-feature statuses of the drift-check report (refit_trainer.drift.engine). Only `tested` and
+# `type_mismatch` features count towards the share; a type mismatch counts as drift.
+TESTED: Final = "tested"
+TYPE_MISMATCH: Final = "type_mismatch"
+
+
 @dataclass(frozen=True)
 class FeatureResult:
-    """One feature's test, as the drift-check Job reports it."""
+    """One feature's test, as the drift-check Job reports it.
+
+    `score` is the number compared with the threshold: the p-value of a p-value test, the
+    distance of a distance. `drifted`, when the Job gives it, is taken as is.
+    """
 
     feature: str
-    test: StatTest
-    statistic: float
+    test: StatTest | None = None
+    score: float | None = None
     threshold: float | None = None
-    drifted: bool | None = None  # the Job's own verdict; recomputed from statistic when None
+    drifted: bool | None = None
+    status: str = TESTED
 
 
 @dataclass(frozen=True)
@@ -126,15 +141,55 @@ def feature_drifted(test: StatTest, statistic: float, threshold: float) -> bool:
 
 
 def _resolve(spec: DriftTriggerSpec, result: FeatureResult) -> bool | None:
-    """Whether one feature drifted; None when it cannot be judged (NaN statistic, auto test)."""
+    """Whether one feature drifted; None when it does not count (not tested, NaN, unresolved)."""
+    if result.status == TYPE_MISMATCH:
+        return True
+    if result.status != TESTED:
+        return None
     if result.drifted is not None:
         return result.drifted
-    if not math.isfinite(result.statistic) or result.test is StatTest.AUTO:
+    if (
+        result.score is None
+        or not math.isfinite(result.score)
+        or result.test in (None, StatTest.AUTO)
+    ):
         return None
     threshold = result.threshold if result.threshold is not None else spec.threshold
     if threshold is None:
         threshold = default_threshold(result.test)
-    return feature_drifted(result.test, result.statistic, threshold)
+    return feature_drifted(result.test, result.score, threshold)
+
+
+def result_from_report(report: Mapping[str, Any]) -> DriftCheckResult:
+    """The drift-check Job's JSON report (schema refit.dev/drift-report/v1) as a result.
+
+    Tolerant of missing keys: what is absent is simply not known.
+    """
+    dataset = report.get("dataset") or {}
+    features: list[FeatureResult] = []
+    for item in report.get("features") or ():
+        test_name = item.get("stattest")
+        test = StatTest(test_name) if test_name in {t.value for t in StatTest} else None
+        score = item.get("score")
+        drifted = item.get("drifted")
+        features.append(
+            FeatureResult(
+                feature=str(item.get("feature", "")),
+                test=test,
+                score=float(score) if isinstance(score, int | float) else None,
+                threshold=item.get("threshold"),
+                drifted=bool(drifted) if drifted is not None else None,
+                status=str(item.get("status", TESTED)),
+            )
+        )
+    error = report.get("error")
+    return DriftCheckResult(
+        features=tuple(features),
+        reference_rows=dataset.get("reference_rows"),
+        current_rows=dataset.get("current_rows"),
+        failed=bool(error),
+        error=str(error) if error else None,
+    )
 
 
 def assess_drift(spec: DriftTriggerSpec, result: DriftCheckResult) -> DriftAssessment:
