@@ -112,3 +112,7 @@ class ObjectMeta(RefitModel):
     namespace: str | None = Field(default=None, max_length=63, pattern=DNS_LABEL_PATTERN)
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
+    uid: str | None = None
+    generation: int | None = None
+    resource_version: str | None = None
+    creation_timestamp: datetime | None = None

@@ -228,7 +228,10 @@ def _kopf_peering_crd(scope: str) -> JSON:
                             "type": "object",
                             "description": "Presence of kopf-based operators, for leader selection.",
                             "properties": {
-                                "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+                                "status": {
+                                    "type": "object",
+                                    "x-kubernetes-preserve-unknown-fields": True,
+                                }
                             },
                         }
                     },

@@ -20,7 +20,9 @@ from refit.api.pipeline import (
     TrainerSpec,
 )
 
-_IMMUTABLE: JsonDict = {"x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "is immutable"}]}
+_IMMUTABLE: JsonDict = {
+    "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "is immutable"}]
+}
 
 
 class PipelineRef(RefitModel):
