@@ -5,10 +5,13 @@
 #
 #   lua5.1    Argo CD health-check tests (Argo CD runs Lua 5.1 scripts)
 #   checkov   chart security scan, in its own venv (its pins clash with requirements/dev.lock)
+#
+# Usage: .ci/install-tools.sh [lua5.1] [checkov]   (no argument: all of them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+wanted=" ${*:-lua5.1 checkov} "
 
-if ! command -v lua5.1 >/dev/null; then
+if [[ "$wanted" == *" lua5.1 "* ]] && ! command -v lua5.1 >/dev/null; then
   echo "install-tools: lua5.1 (apt)"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
@@ -19,7 +22,7 @@ fi
 # gets a fresh venv and an interrupted install never looks complete (renamed into place).
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/refit"
 venv="$cache/checkov-$(sha256sum requirements/checkov.lock | cut -c1-12)"
-if [[ ! -x "$venv/bin/checkov" ]]; then
+if [[ "$wanted" == *" checkov "* && ! -x "$venv/bin/checkov" ]]; then
   echo "install-tools: checkov into $venv"
   mkdir -p "$cache"
   tmp="$(mktemp -d "$cache/.checkov.XXXXXX")"
@@ -31,4 +34,4 @@ if [[ ! -x "$venv/bin/checkov" ]]; then
   rm -rf "$venv"
   mv "$tmp" "$venv"
 fi
-echo "install-tools: lua5.1 $(command -v lua5.1), checkov $venv/bin/checkov"
+echo "install-tools: lua5.1 $(command -v lua5.1 || echo -), checkov $(ls "$venv/bin/checkov" 2>/dev/null || echo -)"

@@ -45,10 +45,13 @@ def checkov_venv() -> Path:
 
 def _pinned_build(name: str) -> Path | None:
     """Where build.sh puts helm, promtool and kubectl for the pinned versions."""
-    try:  # importable as `cluster` with tests/ on sys.path (tests/conftest.py)
+    try:  # importable as `cluster` with tests/ on sys.path (tests/conftest.py) ...
         from cluster.binaries import binaries
-    except ImportError:  # the control-plane harness is absent: fall back to PATH
-        return None
+    except ImportError:
+        try:  # ... or as tests.cluster from the repository root (python -m tests.chart.scan)
+            from tests.cluster.binaries import binaries
+        except ImportError:  # the control-plane harness is absent: fall back to PATH
+            return None
     attr = name.replace("-", "_")
     path = getattr(binaries(), attr, None)
     return path if isinstance(path, Path) else None
