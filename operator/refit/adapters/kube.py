@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
@@ -23,54 +22,13 @@ def load_config(kubeconfig: str | None = None) -> client.ApiClient:
     """In-cluster config when running in a pod, else the kubeconfig kubectl would use."""
     if kubeconfig is None:
         try:
-            config.load_incluster_config()
+            config.load_incluster_config()  # type: ignore[no-untyped-call]
             return client.ApiClient()
         except config.ConfigException:
             pass
     configuration = client.Configuration()
-    config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
+    config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)  # type: ignore[no-untyped-call]
     return client.ApiClient(configuration)
-
-
-@dataclass(frozen=True)
-class JobState:
-    """What the run state machine needs to know about one Job."""
-
-    name: str
-    exists: bool
-    active: bool = False
-    succeeded: bool = False
-    failed: bool = False
-    suspended: bool = False
-    reason: str = ""
-    message: str = ""
-
-
-def job_state(job: dict[str, Any] | None, name: str) -> JobState:
-    """Summarize a Job object from its conditions (Complete/Failed are terminal)."""
-    if job is None:
-        return JobState(name=name, exists=False)
-    spec = job.get("spec") or {}
-    status = job.get("status") or {}
-    for cond in status.get("conditions") or []:
-        if cond.get("status") != "True":
-            continue
-        if cond.get("type") == "Complete":
-            return JobState(name=name, exists=True, succeeded=True)
-        if cond.get("type") == "Failed":
-            return JobState(
-                name=name,
-                exists=True,
-                failed=True,
-                reason=cond.get("reason") or "Failed",
-                message=cond.get("message") or "",
-            )
-    return JobState(
-        name=name,
-        exists=True,
-        active=bool(status.get("active")) or not spec.get("suspend", False),
-        suspended=bool(spec.get("suspend", False)),
-    )
 
 
 class Kube:
@@ -82,14 +40,16 @@ class Kube:
         self.batch = client.BatchV1Api(api_client)
         self.core = client.CoreV1Api(api_client)
 
+    def to_dict(self, obj: Any) -> dict[str, Any]:
+        """A client model as the plain camelCase dict the API sent."""
+        return cast(dict[str, Any], self.api_client.sanitize_for_serialization(obj))  # type: ignore[no-untyped-call]
+
     # -- custom resources -------------------------------------------------------------------
 
     def get(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
         try:
-            obj: dict[str, Any] = self.custom.get_namespaced_custom_object(
-                GROUP, VERSION, namespace, plural, name
-            )
-            return obj
+            obj = self.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
+            return cast(dict[str, Any], obj)
         except ApiException as error:
             if error.status == 404:
                 return None
@@ -99,14 +59,17 @@ class Kube:
         result = self.custom.list_namespaced_custom_object(
             GROUP, VERSION, namespace, plural, label_selector=label_selector
         )
-        items: list[dict[str, Any]] = result.get("items", [])
-        return items
+        return cast(list[dict[str, Any]], cast(dict[str, Any], result).get("items", []))
 
-    def create(self, plural: str, namespace: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    def create(
+        self, plural: str, namespace: str, body: dict[str, Any]
+    ) -> tuple[dict[str, Any], bool]:
         """Create, or return the existing object of that name. Returns (object, created)."""
         try:
-            obj = self.custom.create_namespaced_custom_object(GROUP, VERSION, namespace, plural, body)
-            return obj, True
+            obj = self.custom.create_namespaced_custom_object(
+                GROUP, VERSION, namespace, plural, body
+            )
+            return cast(dict[str, Any], obj), True
         except ApiException as error:
             if error.status != 409:
                 raise
@@ -133,7 +96,9 @@ class Kube:
             GROUP, VERSION, namespace, plural, name, {"status": status}
         )
 
-    def patch_metadata(self, plural: str, namespace: str, name: str, metadata: dict[str, Any]) -> None:
+    def patch_metadata(
+        self, plural: str, namespace: str, name: str, metadata: dict[str, Any]
+    ) -> None:
         self.custom.patch_namespaced_custom_object(
             GROUP, VERSION, namespace, plural, name, {"metadata": metadata}
         )
@@ -147,16 +112,14 @@ class Kube:
             if error.status == 404:
                 return None
             raise
-        as_dict: dict[str, Any] = self.api_client.sanitize_for_serialization(job)
-        return as_dict
+        return self.to_dict(job)
 
     def create_job(self, manifest: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Create the Job, or return the one that already has its deterministic name."""
         namespace = manifest["metadata"]["namespace"]
         try:
-            job = self.batch.create_namespaced_job(namespace, manifest)
-            as_dict: dict[str, Any] = self.api_client.sanitize_for_serialization(job)
-            return as_dict, True
+            job = self.batch.create_namespaced_job(namespace, cast(Any, manifest))
+            return self.to_dict(job), True
         except ApiException as error:
             if error.status != 409:
                 raise
@@ -201,7 +164,9 @@ class Kube:
         meta = involved.get("metadata", {})
         moment = (now or datetime.now(UTC)).astimezone(UTC)
         body = client.CoreV1Event(
-            metadata=client.V1ObjectMeta(generate_name=f"{meta.get('name', 'refit')}.", namespace=meta.get("namespace")),
+            metadata=client.V1ObjectMeta(
+                generate_name=f"{meta.get('name', 'refit')}.", namespace=meta.get("namespace")
+            ),
             involved_object=client.V1ObjectReference(
                 api_version=involved.get("apiVersion"),
                 kind=involved.get("kind"),

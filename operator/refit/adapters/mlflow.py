@@ -37,7 +37,10 @@ class RunRecord:
 
 
 def _not_found(error: MlflowException) -> bool:
-    return error.error_code in {"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"} or "not found" in str(error).lower()
+    return (
+        error.error_code in {"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"}
+        or "not found" in str(error).lower()
+    )
 
 
 class Mlflow:
@@ -53,11 +56,18 @@ class Mlflow:
         except RestException:
             raise
         except MlflowException as error:
-            if error.error_code in {"INTERNAL_ERROR", "TEMPORARILY_UNAVAILABLE"} or "Max retries" in str(error):
-                raise MlflowUnavailable(f"MLflow at {self.tracking_uri} unavailable during {what}") from error
+            if error.error_code in {
+                "INTERNAL_ERROR",
+                "TEMPORARILY_UNAVAILABLE",
+            } or "Max retries" in str(error):
+                raise MlflowUnavailable(
+                    f"MLflow at {self.tracking_uri} unavailable during {what}"
+                ) from error
             raise
         except OSError as error:
-            raise MlflowUnavailable(f"MLflow at {self.tracking_uri} unreachable during {what}") from error
+            raise MlflowUnavailable(
+                f"MLflow at {self.tracking_uri} unreachable during {what}"
+            ) from error
 
     def ping(self) -> None:
         """Cheap reachability check (raises MlflowUnavailable)."""
@@ -89,10 +99,16 @@ class Mlflow:
             return None
         run = runs[0]
         return RunRecord(
-            run.info.run_id, run.info.experiment_id, run.info.status, dict(run.data.metrics), dict(run.data.tags)
+            run.info.run_id,
+            run.info.experiment_id,
+            run.info.status,
+            dict(run.data.metrics),
+            dict(run.data.tags),
         )
 
-    def ensure_run(self, experiment: str, tag: str, uid: str, run_name: str, tags: dict[str, str]) -> RunRecord:
+    def ensure_run(
+        self, experiment: str, tag: str, uid: str, run_name: str, tags: dict[str, str]
+    ) -> RunRecord:
         """The run tagged `tag=uid`, created only when none exists (idempotency key)."""
         experiment_id = self.experiment_id(experiment)
         found = self.find_run(experiment_id, tag, uid)
@@ -110,7 +126,11 @@ class Mlflow:
     def read_run(self, run_id: str) -> RunRecord:
         run = self._call("get run", self.client.get_run, run_id)
         return RunRecord(
-            run.info.run_id, run.info.experiment_id, run.info.status, dict(run.data.metrics), dict(run.data.tags)
+            run.info.run_id,
+            run.info.experiment_id,
+            run.info.status,
+            dict(run.data.metrics),
+            dict(run.data.tags),
         )
 
     def set_run_tags(self, run_id: str, tags: dict[str, str]) -> None:
@@ -132,7 +152,9 @@ class Mlflow:
     def version_for_run(self, model: str, run_id: str) -> str | None:
         try:
             versions = self._call(
-                "search versions", self.client.search_model_versions, f"name = '{model}' and run_id = '{run_id}'"
+                "search versions",
+                self.client.search_model_versions,
+                f"name = '{model}' and run_id = '{run_id}'",
             )
         except MlflowException as error:
             if _not_found(error):
@@ -193,13 +215,17 @@ class Mlflow:
 
     def set_version_tags(self, model: str, version: str, tags: dict[str, str]) -> None:
         for key, value in tags.items():
-            self._call("set version tag", self.client.set_model_version_tag, model, version, key, value)
+            self._call(
+                "set version tag", self.client.set_model_version_tag, model, version, key, value
+            )
 
     def version_run_id(self, model: str, version: str) -> str | None:
         mv = self._call("get version", self.client.get_model_version, model, version)
         return str(mv.run_id) if mv.run_id else None
 
-    def move_alias_if(self, model: str, alias: str, expected: str | None, new: str) -> tuple[bool, str | None]:
+    def move_alias_if(
+        self, model: str, alias: str, expected: str | None, new: str
+    ) -> tuple[bool, str | None]:
         """Compare-and-set: move `alias` to `new` only if it still points at `expected`.
 
         Returns (moved, current). MLflow has no atomic CAS; re-reading immediately before the

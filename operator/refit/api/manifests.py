@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,11 +29,21 @@ class Problem:
         return f"{self.path}: {self.message}" if self.path else self.message
 
 
+# Pydantic adds the member type of a union to the error location; users never wrote it.
+_UNION_TAGS = {"int", "str", "float", "bool", "list", "dict", "none"}
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
 def field_path(loc: tuple[int | str, ...]) -> str:
-    """`('spec', 'trainer', 'env', 0, 'name')` → `spec.trainer.env[0].name`."""
+    """`('spec', 'trainer', 'env', 0, 'name')` → `spec.trainer.env[0].name`; map keys that are
+    not identifiers in brackets: `limits[nvidia.com/gpu]`."""
     out = ""
     for part in loc:
         if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in _UNION_TAGS or part.startswith(("function-", "constrained-")):
+            continue
+        elif not _PLAIN_KEY.match(part):
             out += f"[{part}]"
         else:
             out += f".{part}" if out else str(part)
@@ -40,7 +51,7 @@ def field_path(loc: tuple[int | str, ...]) -> str:
 
 
 def problems_from_validation_error(error: ValidationError) -> list[Problem]:
-    problems = []
+    problems: list[Problem] = []
     for item in error.errors(include_url=False):
         loc = tuple(
             p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-"))
@@ -50,7 +61,9 @@ def problems_from_validation_error(error: ValidationError) -> list[Problem]:
             message = "unknown field"
         elif item["type"] == "missing":
             message = "required field is missing"
-        problems.append(Problem(field_path(loc), message))
+        problem = Problem(field_path(loc), message)
+        if problem not in problems:
+            problems.append(problem)
     return problems
 
 

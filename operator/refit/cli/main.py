@@ -66,7 +66,10 @@ def validate(
         raise typer.Exit(2)
     failures = 0
     for path in files:
-        problems = validate_file(path)
+        warnings: list[str] = []
+        problems = validate_file(path, warnings)
+        for line in warnings:
+            typer.echo(line, err=True)
         failures += bool(problems)
         for line in problems:
             typer.echo(line, err=True)
@@ -74,6 +77,49 @@ def validate(
         typer.echo(f"{failures} of {len(files)} file(s) invalid", err=True)
         raise typer.Exit(1)
     typer.echo(f"{len(files)} file(s) valid")
+
+
+@app.command()
+def operator(
+    kubeconfig: Annotated[
+        str | None, typer.Option(envvar="KUBECONFIG", help="Kubeconfig; in-cluster when unset.")
+    ] = None,
+    namespace: Annotated[
+        list[str] | None,
+        typer.Option(help="Namespace to serve (repeat); default: REFIT_NAMESPACES or all."),
+    ] = None,
+    mlflow_tracking_uri: Annotated[
+        str | None, typer.Option(help="Default MLflow tracking URI.")
+    ] = None,
+    standalone: Annotated[
+        bool, typer.Option(help="Skip peering (only for a single replica).")
+    ] = False,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Prometheus /metrics port (0: off).")
+    ] = None,
+    health_port: Annotated[
+        int | None, typer.Option(help="Liveness /healthz port (0: off).")
+    ] = None,
+) -> None:
+    """Run the Refit operator (the controllers for TrainingPipeline and TrainingRun)."""
+    import dataclasses
+
+    from refit.controllers.config import OperatorConfig
+    from refit.controllers.main import run_operator
+
+    config = OperatorConfig.from_env()
+    overrides: dict[str, object] = {}
+    if namespace:
+        overrides["namespaces"] = tuple(namespace)
+    if mlflow_tracking_uri:
+        overrides["mlflow_tracking_uri"] = mlflow_tracking_uri
+    if standalone:
+        overrides["peering"] = None
+    if metrics_port is not None:
+        overrides["metrics_port"] = metrics_port
+    if health_port is not None:
+        overrides["health_port"] = health_port
+    run_operator(dataclasses.replace(config, **overrides), kubeconfig=kubeconfig)  # type: ignore[arg-type]
 
 
 def main() -> None:

@@ -11,8 +11,12 @@ from refit.api.pipeline import TrainingPipeline
 from refit.core.validation import validate_pipeline_spec
 
 
-def validate_text(text: str) -> list[tuple[int, Problem]]:
-    """Problems of every document in a YAML stream, as (document index, problem)."""
+def validate_text(
+    text: str, warnings: list[tuple[int, str]] | None = None
+) -> list[tuple[int, Problem]]:
+    """Errors of every document in a YAML stream, as (document index, problem).
+
+    Semantic warnings (legal but probably unintended) go to `warnings` when it is given."""
     try:
         docs = [d for d in yaml.safe_load_all(text) if d is not None]
     except yaml.YAMLError as error:
@@ -24,24 +28,29 @@ def validate_text(text: str) -> list[tuple[int, Problem]]:
         model, problems = parse_manifest(doc)
         if isinstance(model, TrainingPipeline):
             meta = model.metadata
-            problems += [
-                Problem(f"spec.{p.path}" if p.path else "spec", p.message)
-                for p in validate_pipeline_spec(
-                    model.spec, meta.namespace or "default", meta.name or ""
-                )
-            ]
+            key = (meta.namespace or "default", meta.name or "")
+            for semantic in validate_pipeline_spec(model.spec, *key):
+                if semantic.severity == "error":
+                    problems.append(Problem(semantic.path, semantic.message))
+                elif warnings is not None:
+                    warnings.append((index, str(semantic)))
         found += [(index, p) for p in problems]
     return found
 
 
-def validate_file(path: Path) -> list[str]:
+def validate_file(path: Path, warnings: list[str] | None = None) -> list[str]:
     """One line per problem: `FILE[#doc]: field.path: message`."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         return [f"{path}: cannot read: {error}"]
+    found_warnings: list[tuple[int, str]] = []
     lines = []
-    for index, problem in validate_text(text):
+    for index, problem in validate_text(text, found_warnings):
         where = f"{path}#{index}" if index else str(path)
         lines.append(f"{where}: {problem}")
+    if warnings is not None:
+        warnings += [
+            f"{path}#{i}: warning: {w}" if i else f"{path}: warning: {w}" for i, w in found_warnings
+        ]
     return lines

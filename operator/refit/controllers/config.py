@@ -27,10 +27,14 @@ class OperatorConfig:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OperatorConfig:
         env = os.environ if env is None else env
-        namespaces = tuple(n.strip() for n in env.get("REFIT_NAMESPACES", "").split(",") if n.strip())
+        namespaces = tuple(
+            n.strip() for n in env.get("REFIT_NAMESPACES", "").split(",") if n.strip()
+        )
         peering = env.get("REFIT_PEERING", "refit").strip()
         return cls(
-            mlflow_tracking_uri=env.get("REFIT_MLFLOW_TRACKING_URI") or env.get("MLFLOW_TRACKING_URI") or None,
+            mlflow_tracking_uri=env.get("REFIT_MLFLOW_TRACKING_URI")
+            or env.get("MLFLOW_TRACKING_URI")
+            or None,
             namespaces=namespaces,
             max_concurrent_jobs=int(env.get("REFIT_MAX_CONCURRENT_JOBS", "0")),
             metrics_port=int(env.get("REFIT_METRICS_PORT", "9090")),

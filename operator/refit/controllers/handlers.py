@@ -1,0 +1,161 @@
+"""kopf wiring: thin handlers that hand each object to its reconcile function.
+
+One daemon per pipeline and per unfinished run sleeps until its next deadline or until a watch
+event wakes it (a run changed, a Job changed, the object itself changed). Runs are kept in an
+in-memory index so a pipeline pass reads no API at all: idle pipelines cost no requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
+from refit.adapters import metrics
+from refit.api.base import GROUP, VERSION
+from refit.api.enums import RunPhase
+from refit.controllers.context import Context
+from refit.controllers.pipelines import reconcile_pipeline
+from refit.controllers.runs import reconcile_run
+from refit.core.job_spec import LABEL_MANAGED_BY, LABEL_PIPELINE, LABEL_RUN, LABEL_STEP, MANAGED_BY
+from refit.core.pipeline_plan import RunSummary
+
+log = logging.getLogger(__name__)
+
+FINALIZER = "refit.dev/finalizer"
+ANNOTATION_PREFIX = "refit.dev"
+MAX_BACKOFF = 300.0
+
+
+def _terminal(status: Any, **_: Any) -> bool:
+    phase = (status or {}).get("phase")
+    return phase in {p.value for p in RunPhase if p.terminal}
+
+
+def _snapshot(body: Any) -> dict[str, Any]:
+    return copy.deepcopy(dict(body))
+
+
+async def _sleep(ctx: Context, key: tuple[str, str, str], stopped: Any, seconds: float) -> None:
+    """Sleep until woken by a watch event, stopped by kopf, or `seconds` pass."""
+    event = ctx.wakeups.event(key)
+    if not event.is_set():
+
+        async def until_stopped() -> None:
+            await stopped.wait()
+
+        waiters = {asyncio.ensure_future(event.wait()), asyncio.ensure_future(until_stopped())}
+        try:
+            await asyncio.wait(
+                waiters, timeout=min(max(0.0, seconds), 3600.0), return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+    event.clear()
+
+
+def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
+    """Register every handler on `registry`, closing over the shared context."""
+
+    @kopf.on.startup(registry=registry)
+    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+        settings.persistence.finalizer = FINALIZER
+        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
+            prefix=ANNOTATION_PREFIX
+        )
+        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+            prefix=ANNOTATION_PREFIX, key="last-handled-configuration"
+        )
+        settings.posting.enabled = (
+            False  # our own events carry reasons; kopf's would duplicate them
+        )
+        settings.watching.server_timeout = 300
+        settings.networking.request_timeout = 60
+        settings.execution.max_workers = 8
+
+    @kopf.index(GROUP, VERSION, "trainingruns", registry=registry)
+    def runs_by_pipeline(
+        namespace: str | None, body: kopf.Body, **_: Any
+    ) -> dict[tuple[str | None, str], RunSummary]:
+        pipeline = (body.get("spec") or {}).get("pipelineRef", {}).get("name", "")
+        return {(namespace, pipeline): RunSummary.from_object(body)}
+
+    @kopf.on.event(GROUP, VERSION, "trainingruns", registry=registry)
+    def run_changed(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> None:
+        pipeline = (body.get("spec") or {}).get("pipelineRef", {}).get("name", "")
+        ctx.wakeups.wake(("tp", namespace or "", pipeline))
+        ctx.wakeups.wake(("tr", namespace or "", name))
+
+    @kopf.on.event("batch", "v1", "jobs", labels={LABEL_MANAGED_BY: MANAGED_BY}, registry=registry)
+    def job_changed(namespace: str | None, labels: Mapping[str, str], **_: Any) -> None:
+        if labels.get(LABEL_STEP) == "drift":
+            ctx.wakeups.wake(("tp", namespace or "", labels.get(LABEL_PIPELINE, "")))
+        else:
+            ctx.wakeups.wake(("tr", namespace or "", labels.get(LABEL_RUN, "")))
+
+    @kopf.on.event(GROUP, VERSION, "trainingpipelines", registry=registry)
+    def pipeline_changed(namespace: str | None, name: str, type: str, **_: Any) -> None:
+        ctx.wakeups.wake(("tp", namespace or "", name))
+        if type == "DELETED":
+            metrics.forget_pipeline(namespace or "", name)
+
+    @kopf.daemon(GROUP, VERSION, "trainingpipelines", registry=registry, cancellation_timeout=5.0)
+    async def pipeline_daemon(
+        stopped: kopf.DaemonStopped,
+        namespace: str | None,
+        name: str,
+        body: kopf.Body,
+        **kwargs: Any,
+    ) -> None:
+        runs_by_pipeline: kopf.Index[Any, Any] = kwargs["runs_by_pipeline"]
+        namespace = namespace or ""
+        key = ("tp", namespace, name)
+        backoff = 1.0
+        while not stopped:
+            runs = list(runs_by_pipeline.get((namespace, name), []))
+            try:
+                wake_at = await asyncio.to_thread(reconcile_pipeline, ctx, _snapshot(body), runs)
+                backoff = 1.0
+                delay = (wake_at - ctx.clock()).total_seconds() if wake_at else 3600.0
+            except Exception:
+                log.exception(
+                    "pipeline %s/%s: reconcile failed; retrying in %.0fs", namespace, name, backoff
+                )
+                metrics.RECONCILE_ERRORS.labels("TrainingPipeline").inc()
+                delay, backoff = backoff, min(backoff * 2, MAX_BACKOFF)
+            await _sleep(ctx, key, stopped, delay)
+        ctx.wakeups.forget(key)
+
+    @kopf.daemon(
+        GROUP,
+        VERSION,
+        "trainingruns",
+        registry=registry,
+        when=lambda status, **_: not _terminal(status),
+        cancellation_timeout=5.0,
+    )
+    async def run_daemon(
+        stopped: kopf.DaemonStopped, namespace: str | None, name: str, body: kopf.Body, **_: Any
+    ) -> None:
+        namespace = namespace or ""
+        key = ("tr", namespace, name)
+        backoff = 1.0
+        while not stopped:
+            try:
+                delay = await asyncio.to_thread(reconcile_run, ctx, _snapshot(body))
+                backoff = 1.0
+            except Exception:
+                log.exception(
+                    "run %s/%s: reconcile failed; retrying in %.0fs", namespace, name, backoff
+                )
+                metrics.RECONCILE_ERRORS.labels("TrainingRun").inc()
+                delay, backoff = backoff, min(backoff * 2, MAX_BACKOFF)
+            if delay is None:
+                break
+            await _sleep(ctx, key, stopped, delay)
+        ctx.wakeups.forget(key)

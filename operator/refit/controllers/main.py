@@ -1,0 +1,68 @@
+"""`refit operator`: run the controllers (kopf) with metrics, liveness and peering."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import kopf
+
+from refit import __version__
+from refit.adapters import metrics
+from refit.adapters.kube import Kube, load_config
+from refit.controllers.config import OperatorConfig
+from refit.controllers.context import Context
+from refit.controllers.handlers import register
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: what log shippers expect. Never includes secret values,
+    because nothing Refit logs contains them (references only)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in ("k8s_obj", "object"):
+            if hasattr(record, key):
+                payload[key] = str(getattr(record, key))
+        if record.exc_info:
+            payload["exception"] = self.formatException(record.exc_info)
+        return json.dumps(payload)
+
+
+def configure_logging(log_format: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    for noisy in ("kubernetes", "urllib3", "mlflow", "alembic", "kopf.objects"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def run_operator(config: OperatorConfig, kubeconfig: str | None = None) -> None:
+    configure_logging(config.log_format)
+    metrics.BUILD_INFO.labels(__version__).set(1)
+    if config.metrics_port:
+        metrics.serve(config.metrics_port)
+    ctx = Context(config=config, kube=Kube(load_config(kubeconfig)))
+    registry = kopf.OperatorRegistry()
+    register(registry, ctx)
+    kopf.run(
+        registry=registry,
+        clusterwide=not config.namespaces,
+        namespaces=list(config.namespaces),
+        standalone=config.peering is None,
+        peering_name=config.peering or "default",
+        liveness_endpoint=f"http://0.0.0.0:{config.health_port}/healthz"
+        if config.health_port
+        else None,
+    )

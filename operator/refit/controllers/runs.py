@@ -1,0 +1,206 @@
+"""TrainingRun reconcile: read → core decides (run_state) → adapters act → one status patch."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import ValidationError
+
+from refit.adapters import metrics
+from refit.adapters.kube import PIPELINES, RUNS
+from refit.adapters.kube_jobs import KubeJobBackend
+from refit.adapters.mlflow import MlflowUnavailable
+from refit.adapters.run_driver import RunDriver
+from refit.api.base import API_VERSION
+from refit.api.enums import RunPhase
+from refit.api.manifests import problems_from_validation_error
+from refit.api.pipeline import TrainingPipeline
+from refit.api.run import TrainingRun, TrainingRunSpec, TrainingRunStatus
+from refit.controllers.context import Context
+from refit.core.job_spec import JobRequest, Owner, Step
+from refit.core.run_state import RunIdentity
+
+log = logging.getLogger(__name__)
+
+APPROVAL_ANNOTATION = "refit.dev/approved"
+SNAPSHOT_FIELDS = ("data", "trainer", "evaluation", "model", "mlflow", "promotion")
+
+
+def experiment_name(spec: TrainingRunSpec, namespace: str) -> str:
+    if spec.mlflow is not None and spec.mlflow.experiment:
+        return spec.mlflow.experiment
+    return f"{namespace}/{spec.pipeline_ref.name}"
+
+
+def snapshot_patch(pipeline: TrainingPipeline, run_body: dict[str, Any]) -> dict[str, Any]:
+    """Fill a hand-made run's spec from its pipeline and make the pipeline its owner (for GC)."""
+    pipeline_spec = pipeline.spec.wire()
+    patch: dict[str, Any] = {
+        "spec": {k: pipeline_spec[k] for k in SNAPSHOT_FIELDS if k in pipeline_spec}
+    }
+    owners = run_body["metadata"].get("ownerReferences") or []
+    if not any(o.get("uid") == pipeline.metadata.uid for o in owners):
+        patch["metadata"] = {
+            "ownerReferences": [
+                *owners,
+                {
+                    "apiVersion": API_VERSION,
+                    "kind": "TrainingPipeline",
+                    "name": pipeline.metadata.name,
+                    "uid": pipeline.metadata.uid,
+                    "blockOwnerDeletion": True,
+                },
+            ]
+        }
+    return patch
+
+
+def _job_request_factory(ctx: Context, run: TrainingRun, tracking_uri: str) -> Any:
+    spec = run.spec
+    meta = run.metadata
+    namespace = meta.namespace or "default"
+    assert spec.trainer and spec.data and spec.model
+    owner = Owner(API_VERSION, "TrainingRun", meta.name or "", meta.uid or "")
+
+    def request(job_name: str, step: Step, mlflow_run_id: str) -> JobRequest:
+        assert spec.trainer and spec.data and spec.model
+        return JobRequest(
+            name=job_name,
+            namespace=namespace,
+            step=step,
+            pipeline=spec.pipeline_ref.name,
+            run=meta.name or "",
+            owner=owner,
+            trainer=spec.trainer,
+            data=spec.data,
+            model=spec.model,
+            mlflow=spec.mlflow or _default_mlflow(),
+            tracking_uri=tracking_uri,
+            experiment=experiment_name(spec, namespace),
+            mlflow_run_id=mlflow_run_id,
+            trigger=spec.trigger.type.value,
+            scheduled_time=spec.trigger.scheduled_time,
+            labels=meta.labels,
+        )
+
+    return request
+
+
+def _default_mlflow() -> Any:
+    from refit.api.pipeline import MlflowSpec
+
+    return MlflowSpec()
+
+
+def _fail_invalid(ctx: Context, body: dict[str, Any], message: str) -> None:
+    now = ctx.clock()
+    status = {
+        "phase": RunPhase.FAILED.value,
+        "failureReason": message[:4096],
+        "completionTime": now.isoformat(),
+        "conditions": [
+            {
+                "type": "Succeeded",
+                "status": "False",
+                "reason": "InvalidSpec",
+                "message": message[:32768],
+                "lastTransitionTime": now.isoformat(),
+            }
+        ],
+    }
+    ctx.kube.patch_status(RUNS, body["metadata"]["namespace"], body["metadata"]["name"], status)
+    ctx.kube.event(body, "Warning", "InvalidSpec", message)
+
+
+def reconcile_run(ctx: Context, body: dict[str, Any]) -> float | None:
+    """One pass over a TrainingRun. Returns seconds until the next pass, None once terminal."""
+    meta = body["metadata"]
+    namespace, name = meta["namespace"], meta["name"]
+    try:
+        run = TrainingRun.model_validate(body)
+    except ValidationError as error:
+        _fail_invalid(ctx, body, "; ".join(str(p) for p in problems_from_validation_error(error)))
+        return None
+    if run.status is not None and run.status.phase.terminal:
+        return None
+
+    if run.spec.trainer is None:
+        pipeline_body = ctx.kube.get(PIPELINES, namespace, run.spec.pipeline_ref.name)
+        if pipeline_body is None:
+            _fail_invalid(
+                ctx, body, f"pipeline {run.spec.pipeline_ref.name} not found in {namespace}"
+            )
+            return None
+        pipeline = TrainingPipeline.model_validate(pipeline_body)
+        ctx.kube.custom.patch_namespaced_custom_object(
+            "refit.dev", "v1alpha1", namespace, RUNS, name, snapshot_patch(pipeline, body)
+        )
+        return 0.0  # the update event brings the completed spec
+
+    spec = run.spec
+    tracking_uri = (
+        spec.mlflow.tracking_uri if spec.mlflow else None
+    ) or ctx.config.mlflow_tracking_uri
+    if not tracking_uri:
+        _fail_invalid(
+            ctx, body, "no MLflow tracking URI: set spec.mlflow.trackingUri or the operator default"
+        )
+        return None
+    before = run.status or TrainingRunStatus()
+    driver = RunDriver(
+        spec=spec,
+        identity=RunIdentity(
+            name=name,
+            namespace=namespace,
+            uid=meta.get("uid", ""),
+            generation=meta.get("generation"),
+        ),
+        mlflow=ctx.mlflow(tracking_uri),
+        jobs=KubeJobBackend(
+            ctx.kube, namespace, name, _job_request_factory(ctx, run, tracking_uri)
+        ),
+        clock=ctx.clock,
+    )
+    approved = (meta.get("annotations") or {}).get(APPROVAL_ANNOTATION, "").lower() == "true"
+    try:
+        result = driver.drive(
+            before, approved=approved, deleting=bool(meta.get("deletionTimestamp"))
+        )
+    except MlflowUnavailable as error:
+        log.warning("run %s/%s: %s; retrying", namespace, name, error)
+        ctx.kube.event(body, "Warning", "MLflowUnreachable", str(error))
+        return ctx.config.requeue_seconds
+
+    for event in result.events:
+        ctx.kube.event(body, event.type, event.reason, event.message)
+    new_status = result.status.wire()
+    if new_status != (body.get("status") or {}):
+        ctx.kube.patch_status(RUNS, namespace, name, new_status)
+    _record_metrics(namespace, run, before, result.status)
+    return None if result.status.phase.terminal else ctx.config.requeue_seconds
+
+
+def _record_metrics(
+    namespace: str, run: TrainingRun, before: TrainingRunStatus, after: TrainingRunStatus
+) -> None:
+    if before.phase.terminal or not after.phase.terminal:
+        return
+    pipeline = run.spec.pipeline_ref.name
+    labels = (namespace, pipeline)
+    metrics.RUNS.labels(*labels, run.spec.trigger.type.value, after.phase.value).inc()
+    if after.start_time and after.completion_time:
+        metrics.RUN_DURATION.labels(*labels, after.phase.value).observe(
+            (after.completion_time - after.start_time).total_seconds()
+        )
+    metric = run.spec.evaluation.metric if run.spec.evaluation else None
+    if metric and after.candidate and metric in after.candidate.metrics:
+        metrics.CANDIDATE_METRIC.labels(*labels, metric).set(after.candidate.metrics[metric])
+    if after.phase in (RunPhase.PROMOTED, RunPhase.REJECTED) and after.completion_time:
+        metrics.LAST_SUCCESS.labels(*labels).set(after.completion_time.timestamp())
+    if after.phase is RunPhase.PROMOTED:
+        metrics.PROMOTIONS.labels(*labels).inc()
+        if after.completion_time:
+            metrics.LAST_PROMOTION.labels(*labels).set(after.completion_time.timestamp())
+        if metric and after.candidate and metric in after.candidate.metrics:
+            metrics.CHAMPION_METRIC.labels(*labels, metric).set(after.candidate.metrics[metric])
