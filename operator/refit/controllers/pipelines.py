@@ -142,18 +142,20 @@ def _drift_observation(ctx: Context, tp: TrainingPipeline) -> DriftObservation |
 
 
 def _drift_config(tp: TrainingPipeline) -> str:
+    """REFIT_DRIFT_CONFIG for the drift-check Job (see refit_trainer.drift.config)."""
     trigger = tp.spec.triggers.drift
     assert trigger is not None
-    return json.dumps(
-        {
-            "features": trigger.features,
-            "stattest": trigger.stattest.value,
-            "threshold": trigger.threshold,
-            "featureStattests": {k: v.value for k, v in trigger.feature_stattests.items()},
-            "driftShare": trigger.drift_share,
-            "minSampleSize": trigger.min_sample_size,
-        }
-    )
+    config: dict[str, Any] = {
+        "features": trigger.features or None,
+        "stattest": trigger.stattest.value,
+        "driftShare": trigger.drift_share,
+        "minSampleSize": trigger.min_sample_size,
+    }
+    if trigger.threshold is not None and trigger.stattest.value != "auto":
+        config["thresholds"] = {trigger.stattest.value: trigger.threshold}
+    if trigger.feature_stattests:
+        config["featureStattests"] = {k: v.value for k, v in trigger.feature_stattests.items()}
+    return json.dumps(config)
 
 
 def _start_drift_check(ctx: Context, tp: TrainingPipeline, plan: PipelinePlan) -> None:

@@ -332,7 +332,14 @@ def _summarize_runs(step: _Pass, runs: Sequence[RunSummary]) -> None:
             promoted_at=newest.completion_time,
         )
         current = status.champion
-        if current is None or current.version != champion.version:
+        # A promotion newer than the recorded champion replaces it; a rollback (`refit rollback`
+        # records the restored champion with the time of the rollback) is not undone here.
+        newer = (
+            current is None
+            or current.promoted_at is None
+            or (champion.promoted_at is not None and champion.promoted_at > current.promoted_at)
+        )
+        if newer and (current is None or current.version != champion.version):
             if current is not None and current.version:
                 status.champion_history = [current, *status.champion_history][:20]
             status.champion = champion
