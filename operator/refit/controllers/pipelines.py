@@ -19,17 +19,24 @@ from refit.api.conditions import READY, Reason
 from refit.api.enums import ConditionStatus
 from refit.api.manifests import problems_from_validation_error
 from refit.api.pipeline import TrainingPipeline, TrainingPipelineStatus
-from refit.api.run import PipelineRef, TrainingRun, TrainingRunSpec, Trigger
 from refit.controllers.context import Context
 from refit.core.conditions import get_condition, set_condition
-from refit.core.job_spec import JobRequest, Owner, Step, build_job, child_labels
+from refit.core.job_spec import (
+    JobRequest,
+    Owner,
+    Step,
+    build_job,
+    drift_check_data,
+    drift_config,
+    experiment_name,
+)
 from refit.core.pipeline_plan import (
     DriftObservation,
-    NewRun,
     PipelinePlan,
     RunSummary,
     plan_pipeline,
 )
+from refit.core.run_snapshot import run_manifest
 from refit.core.run_state import JobState
 from refit.core.validation import errors, ready_reason, validate_pipeline_spec
 
@@ -141,23 +148,6 @@ def _drift_observation(ctx: Context, tp: TrainingPipeline) -> DriftObservation |
     return DriftObservation(finished=True, report=report)
 
 
-def _drift_config(tp: TrainingPipeline) -> str:
-    """REFIT_DRIFT_CONFIG for the drift-check Job (see refit_trainer.drift.config)."""
-    trigger = tp.spec.triggers.drift
-    assert trigger is not None
-    config: dict[str, Any] = {
-        "features": trigger.features or None,
-        "stattest": trigger.stattest.value,
-        "driftShare": trigger.drift_share,
-        "minSampleSize": trigger.min_sample_size,
-    }
-    if trigger.threshold is not None and trigger.stattest.value != "auto":
-        config["thresholds"] = {trigger.stattest.value: trigger.threshold}
-    if trigger.feature_stattests:
-        config["featureStattests"] = {k: v.value for k, v in trigger.feature_stattests.items()}
-    return json.dumps(config)
-
-
 def _start_drift_check(ctx: Context, tp: TrainingPipeline, plan: PipelinePlan) -> None:
     start = plan.start_drift_check
     trigger = tp.spec.triggers.drift
@@ -165,7 +155,7 @@ def _start_drift_check(ctx: Context, tp: TrainingPipeline, plan: PipelinePlan) -
     namespace = tp.metadata.namespace or "default"
     name = tp.metadata.name or ""
     tracking_uri = tp.spec.mlflow.tracking_uri or ctx.config.mlflow_tracking_uri or ""
-    experiment = tp.spec.mlflow.experiment or f"{namespace}/{name}"
+    experiment = experiment_name(tp.spec.mlflow, namespace, name)
     mlflow = ctx.mlflow(tracking_uri)
     record = mlflow.ensure_run(
         experiment,
@@ -173,12 +163,6 @@ def _start_drift_check(ctx: Context, tp: TrainingPipeline, plan: PipelinePlan) -
         f"{tp.metadata.uid}-{int(start.scheduled_time.timestamp())}",
         start.job_name,
         {"refit.pipeline": name, "refit.namespace": namespace, "refit.step": "drift"},
-    )
-    data = tp.spec.data.model_copy(
-        update={
-            "reference": trigger.reference_data or tp.spec.data.reference or tp.spec.data.train,
-            "current": trigger.current_data or tp.spec.data.current,
-        }
     )
     manifest = build_job(
         JobRequest(
@@ -189,7 +173,7 @@ def _start_drift_check(ctx: Context, tp: TrainingPipeline, plan: PipelinePlan) -
             run=start.job_name,
             owner=Owner(API_VERSION, "TrainingPipeline", name, tp.metadata.uid or ""),
             trainer=tp.spec.trainer,
-            data=data,
+            data=drift_check_data(tp.spec),
             model=tp.spec.model,
             mlflow=tp.spec.mlflow,
             tracking_uri=tracking_uri,
@@ -197,52 +181,13 @@ def _start_drift_check(ctx: Context, tp: TrainingPipeline, plan: PipelinePlan) -
             mlflow_run_id=record.run_id,
             trigger="DriftCheck",
             scheduled_time=start.scheduled_time,
-            extra_env={"REFIT_DRIFT_CONFIG": _drift_config(tp)},
+            extra_env={"REFIT_DRIFT_CONFIG": drift_config(trigger)},
             labels=tp.metadata.labels,
         )
     )
     ctx.kube.create_job(manifest)
     if plan.status.last_drift_check is not None:
         plan.status.last_drift_check.mlflow_run_id = record.run_id
-
-
-def _run_body(tp: TrainingPipeline, new: NewRun) -> dict[str, Any]:
-    spec = tp.spec
-    run = TrainingRun(
-        metadata={  # type: ignore[arg-type]
-            "name": new.name,
-            "namespace": tp.metadata.namespace,
-            "labels": {
-                **child_labels(tp.metadata.labels),
-                "refit.dev/pipeline": tp.metadata.name or "",
-            },
-        },
-        spec=TrainingRunSpec(
-            pipeline_ref=PipelineRef(name=tp.metadata.name or ""),
-            trigger=Trigger(
-                type=new.trigger, scheduled_time=new.scheduled_time, reason=new.reason[:1024]
-            ),
-            data=spec.data,
-            trainer=spec.trainer,
-            evaluation=spec.evaluation,
-            model=spec.model,
-            mlflow=spec.mlflow,
-            promotion=spec.promotion,
-        ),
-    )
-    body = run.wire()
-    body["metadata"]["ownerReferences"] = [
-        {
-            "apiVersion": API_VERSION,
-            "kind": "TrainingPipeline",
-            "name": tp.metadata.name,
-            "uid": tp.metadata.uid,
-            "controller": True,
-            "blockOwnerDeletion": True,
-        }
-    ]
-    body.pop("status", None)
-    return body
 
 
 def reconcile_pipeline(
@@ -273,7 +218,11 @@ def reconcile_pipeline(
     for run_name in plan.delete_runs:
         ctx.kube.delete(RUNS, namespace, run_name)
     for new in plan.create_runs:
-        _, created = ctx.kube.create(RUNS, namespace, _run_body(tp, new))
+        _, created = ctx.kube.create(
+            RUNS,
+            namespace,
+            run_manifest(tp, new.name, new.trigger, new.scheduled_time, new.reason),
+        )
         if created:
             metrics.RUNS_CREATED.labels(namespace, name, new.trigger.value).inc()
             ctx.kube.event(

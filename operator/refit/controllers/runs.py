@@ -16,21 +16,15 @@ from refit.api.base import API_VERSION
 from refit.api.enums import RunPhase
 from refit.api.manifests import problems_from_validation_error
 from refit.api.pipeline import TrainingPipeline
-from refit.api.run import TrainingRun, TrainingRunSpec, TrainingRunStatus
+from refit.api.run import TrainingRun, TrainingRunStatus
 from refit.controllers.context import Context
-from refit.core.job_spec import JobRequest, Owner, Step
+from refit.core.job_spec import JobRequest, Step, run_job_request
+from refit.core.run_snapshot import SNAPSHOT_FIELDS
 from refit.core.run_state import RunIdentity
 
 log = logging.getLogger(__name__)
 
 APPROVAL_ANNOTATION = "refit.dev/approved"
-SNAPSHOT_FIELDS = ("data", "trainer", "evaluation", "model", "mlflow", "promotion")
-
-
-def experiment_name(spec: TrainingRunSpec, namespace: str) -> str:
-    if spec.mlflow is not None and spec.mlflow.experiment:
-        return spec.mlflow.experiment
-    return f"{namespace}/{spec.pipeline_ref.name}"
 
 
 def snapshot_patch(pipeline: TrainingPipeline, run_body: dict[str, Any]) -> dict[str, Any]:
@@ -56,41 +50,11 @@ def snapshot_patch(pipeline: TrainingPipeline, run_body: dict[str, Any]) -> dict
     return patch
 
 
-def _job_request_factory(ctx: Context, run: TrainingRun, tracking_uri: str) -> Any:
-    spec = run.spec
-    meta = run.metadata
-    namespace = meta.namespace or "default"
-    assert spec.trainer and spec.data and spec.model
-    owner = Owner(API_VERSION, "TrainingRun", meta.name or "", meta.uid or "")
-
+def _job_request_factory(run: TrainingRun, tracking_uri: str) -> Any:
     def request(job_name: str, step: Step, mlflow_run_id: str) -> JobRequest:
-        assert spec.trainer and spec.data and spec.model
-        return JobRequest(
-            name=job_name,
-            namespace=namespace,
-            step=step,
-            pipeline=spec.pipeline_ref.name,
-            run=meta.name or "",
-            owner=owner,
-            trainer=spec.trainer,
-            data=spec.data,
-            model=spec.model,
-            mlflow=spec.mlflow or _default_mlflow(),
-            tracking_uri=tracking_uri,
-            experiment=experiment_name(spec, namespace),
-            mlflow_run_id=mlflow_run_id,
-            trigger=spec.trigger.type.value,
-            scheduled_time=spec.trigger.scheduled_time,
-            labels=meta.labels,
-        )
+        return run_job_request(run, job_name, step, mlflow_run_id, tracking_uri)
 
     return request
-
-
-def _default_mlflow() -> Any:
-    from refit.api.pipeline import MlflowSpec
-
-    return MlflowSpec()
 
 
 def _fail_invalid(ctx: Context, body: dict[str, Any], message: str) -> None:
@@ -157,9 +121,7 @@ def reconcile_run(ctx: Context, body: dict[str, Any]) -> float | None:
             generation=meta.get("generation"),
         ),
         mlflow=ctx.mlflow(tracking_uri),
-        jobs=KubeJobBackend(
-            ctx.kube, namespace, name, _job_request_factory(ctx, run, tracking_uri)
-        ),
+        jobs=KubeJobBackend(ctx.kube, namespace, name, _job_request_factory(run, tracking_uri)),
         clock=ctx.clock,
     )
     approved = (meta.get("annotations") or {}).get(APPROVAL_ANNOTATION, "").lower() == "true"

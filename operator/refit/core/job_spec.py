@@ -6,12 +6,23 @@ operator posts it as is; the node agent in tests and the kubelet in production b
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from refit.api.pipeline import DataSpec, MlflowSpec, ModelSpec, TrainerSpec
+from refit.api.base import API_VERSION
+from refit.api.enums import StatTest
+from refit.api.pipeline import (
+    DataSpec,
+    DriftTriggerSpec,
+    MlflowSpec,
+    ModelSpec,
+    TrainerSpec,
+    TrainingPipelineSpec,
+)
+from refit.api.run import TrainingRun
 
 MANAGED_BY = "refit"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
@@ -214,3 +225,76 @@ def build_job(request: JobRequest) -> dict[str, Any]:
         },
         "spec": job_spec,
     }
+
+
+# --- requests for the steps of a run and for drift checks -----------------------------------------
+
+
+def experiment_name(mlflow: MlflowSpec | None, namespace: str, pipeline: str) -> str:
+    """The MLflow experiment of a pipeline's runs: spec.mlflow.experiment, else <namespace>/<name>."""
+    if mlflow is not None and mlflow.experiment:
+        return mlflow.experiment
+    return f"{namespace}/{pipeline}"
+
+
+def run_job_request(
+    run: TrainingRun,
+    job_name: str,
+    step: Step,
+    mlflow_run_id: str,
+    tracking_uri: str,
+    extra_env: dict[str, str] | None = None,
+) -> JobRequest:
+    """The request for one Job of a TrainingRun (its spec must carry the pipeline snapshot)."""
+    spec, meta = run.spec, run.metadata
+    if spec.trainer is None or spec.data is None or spec.model is None:
+        raise ValueError(f"run {meta.name} has no pipeline snapshot (spec.trainer/data/model)")
+    namespace = meta.namespace or "default"
+    return JobRequest(
+        name=job_name,
+        namespace=namespace,
+        step=step,
+        pipeline=spec.pipeline_ref.name,
+        run=meta.name or "",
+        owner=Owner(API_VERSION, "TrainingRun", meta.name or "", meta.uid or ""),
+        trainer=spec.trainer,
+        data=spec.data,
+        model=spec.model,
+        mlflow=spec.mlflow or MlflowSpec(),
+        tracking_uri=tracking_uri,
+        experiment=experiment_name(spec.mlflow, namespace, spec.pipeline_ref.name),
+        mlflow_run_id=mlflow_run_id,
+        trigger=spec.trigger.type.value,
+        scheduled_time=spec.trigger.scheduled_time,
+        extra_env=dict(extra_env or {}),
+        labels=meta.labels,
+    )
+
+
+def drift_check_data(spec: TrainingPipelineSpec) -> DataSpec:
+    """The data of a drift check: the trigger's reference/current, else the pipeline's
+    reference (then train) and current."""
+    trigger = spec.triggers.drift
+    if trigger is None:
+        raise ValueError("the pipeline has no drift trigger")
+    return spec.data.model_copy(
+        update={
+            "reference": trigger.reference_data or spec.data.reference or spec.data.train,
+            "current": trigger.current_data or spec.data.current,
+        }
+    )
+
+
+def drift_config(trigger: DriftTriggerSpec) -> str:
+    """REFIT_DRIFT_CONFIG of the drift-check Job (the keys refit_trainer.drift.config reads)."""
+    config: dict[str, Any] = {
+        "features": trigger.features or None,
+        "stattest": trigger.stattest.value,
+        "driftShare": trigger.drift_share,
+        "minSampleSize": trigger.min_sample_size,
+    }
+    if trigger.threshold is not None and trigger.stattest is not StatTest.AUTO:
+        config["thresholds"] = {trigger.stattest.value: trigger.threshold}
+    if trigger.feature_stattests:
+        config["featureStattests"] = {k: v.value for k, v in trigger.feature_stattests.items()}
+    return json.dumps(config)

@@ -48,6 +48,7 @@ from refit.api.enums import ConditionStatus, PromotionMode, RunPhase
 from refit.api.run import Decision, ModelScore, TrainingRunSpec, TrainingRunStatus
 from refit.core.conditions import get_condition, is_true, set_condition
 from refit.core.gate import evaluate_candidate
+from refit.core.job_spec import experiment_name
 from refit.core.names import JobStep, evaluation_attempt, job_name
 
 __all__ = [
@@ -583,9 +584,7 @@ def _phase_events(before: RunPhase, status: TrainingRunStatus) -> Sequence[EmitE
 
 
 def _experiment(spec: TrainingRunSpec, identity: RunIdentity) -> str:
-    if spec.mlflow is not None and spec.mlflow.experiment:
-        return spec.mlflow.experiment
-    return f"{identity.namespace}/{spec.pipeline_ref.name}"
+    return experiment_name(spec.mlflow, identity.namespace, spec.pipeline_ref.name)
 
 
 def _run_tags(spec: TrainingRunSpec, identity: RunIdentity) -> dict[str, str]:
