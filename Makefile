@@ -18,11 +18,15 @@ $(STAMP): requirements/dev.lock pyproject.toml trainer-image/pyproject.toml
 
 setup: $(STAMP) ## create .venv with the project and its dev tools (pinned by requirements/dev.lock)
 
-lock: ## re-pin requirements/dev.lock from the pyproject files
+lock: ## re-pin requirements/dev.lock, the operator image's operator.lock and checkov.lock
 	$(VENV)/bin/uv pip compile pyproject.toml trainer-image/pyproject.toml --extra dev --python-version 3.11 -q -o requirements/dev.lock
+	# The image's runtime lock: runtime deps only, hashed, constrained to the tested dev versions.
+	$(VENV)/bin/uv pip compile pyproject.toml -c requirements/dev.lock --python-version 3.11 --python-platform linux --generate-hashes -q -o requirements/operator.lock
+	$(VENV)/bin/uv pip compile requirements/checkov.in --python-version 3.11 --python-platform linux -q -o requirements/checkov.lock
 
 crds: setup ## regenerate crds/ (and the chart's copy) from the pydantic models
 	$(VENV)/bin/refit crd --out crds
+	charts/sync-crds.sh
 
 verify: setup ## lint, format check, types, layer contracts, generated files up to date
 	$(VENV)/bin/ruff check operator trainer-image tests bench
@@ -35,3 +39,25 @@ test: setup ## run the whole test suite (starts MLflow and the control plane its
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 .PHONY: help setup lock crds verify test
+
+# --- deployment: Helm chart and images (charts/refit/README.md) ---
+VERSION := $(shell sed -n 's/^appVersion: "\(.*\)"/\1/p' charts/refit/Chart.yaml)
+OPERATOR_IMAGE ?= ghcr.io/refit-dev/refit-operator:$(VERSION)
+TRAINER_IMAGE ?= ghcr.io/refit-dev/refit-trainer:$(VERSION)
+
+chart-crds: ## copy the generated crds/*.yaml into the chart (charts/refit/crds/)
+	charts/sync-crds.sh
+
+chart-test: setup ## chart, alert-rule and Argo CD tests (helm/promtool from `make binaries`)
+	.ci/install-tools.sh
+	$(PY) -m pytest tests/chart tests/alerts tests/argocd
+
+chart-scan: setup ## checkov's full report on the rendered chart (checkov gets its own venv)
+	.ci/install-tools.sh checkov
+	$(PY) -m tests.chart.scan
+
+images: ## build the operator and trainer images (needs Docker)
+	docker build -t $(OPERATOR_IMAGE) .
+	docker build -t $(TRAINER_IMAGE) -f trainer-image/Dockerfile trainer-image
+
+.PHONY: chart-crds chart-test chart-scan images
