@@ -40,6 +40,18 @@ test: setup ## run the whole test suite (starts MLflow and the control plane its
 
 .PHONY: help setup lock crds verify test
 
+# --- test control plane and tools (tests/cluster; see tests/cluster/README.md) ---
+binaries: ## build etcd, kube-apiserver, kube-controller-manager, kubectl, helm, promtool (cached in ~/.cache/refit)
+	tests/cluster/build.sh
+
+cluster-up: setup binaries ## start the test control plane and node agent; writes .cluster/kubeconfig
+	PYTHONPATH=tests $(PY) -m cluster up
+
+cluster-down: ## stop the test control plane (by process id) and remove .cluster/
+	PYTHONPATH=tests $(PY) -m cluster down
+
+.PHONY: binaries cluster-up cluster-down
+
 # --- deployment: Helm chart and images (charts/refit/README.md) ---
 VERSION := $(shell sed -n 's/^appVersion: "\(.*\)"/\1/p' charts/refit/Chart.yaml)
 OPERATOR_IMAGE ?= ghcr.io/refit-dev/refit-operator:$(VERSION)

@@ -123,6 +123,7 @@ class Kube:
         s: requests.Session | None = getattr(self._local, "session", None)
         if s is None:
             s = requests.Session()
+            s.trust_env = False  # no proxies, and no REQUESTS_CA_BUNDLE overriding our CA
             s.verify = self._ca
             s.cert = self._cert
             self._local.session = s

@@ -1,0 +1,189 @@
+"""pytest fixtures for tests against real parts (registered by tests/conftest.py).
+
+cluster        session: a running control plane. Reuses the one ``make cluster-up`` started
+               (``.cluster/``, or ``$REFIT_CLUSTER_DIR``) when it is healthy and leaves it
+               running; otherwise starts a private one in a temporary directory and stops it
+               at the end of the session (so concurrent sessions never stop each other's).
+api_client     session: a ``kubernetes.client.ApiClient`` for that cluster (admin).
+namespace      function: a fresh namespace whose ``default`` ServiceAccount exists; deleted
+               (in the background) after the test.
+mlflow_server  session: a real ``mlflow server`` (sqlite backend, local artifact root,
+               ``--serve-artifacts``) on a free 127.0.0.1 port; yields its tracking URI.
+
+Missing binaries are a test failure (never a skip): build them with ``make binaries``.
+Tests that use these fixtures are marked ``cluster`` / ``mlflow`` automatically.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kubernetes import client, config
+
+from .binaries import BinariesMissing, require
+from .controlplane import (
+    DEFAULT_STATE_DIR,
+    ClusterError,
+    ClusterState,
+    free_port,
+    install_crds,
+    kubectl,
+    up,
+)
+from .controlplane import down as cluster_down
+
+CLUSTER_FIXTURES = {"cluster", "api_client", "namespace"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & CLUSTER_FIXTURES:
+            item.add_marker(pytest.mark.cluster)
+        if "mlflow_server" in used:
+            item.add_marker(pytest.mark.mlflow)
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterState]:
+    shared_dir = Path(os.environ.get("REFIT_CLUSTER_DIR", DEFAULT_STATE_DIR)).resolve()
+    shared = ClusterState.load(shared_dir)
+    if shared is not None and shared.healthy():
+        install_crds(shared)  # crds/ may have changed since cluster-up
+        yield shared
+        return
+    try:
+        require()
+    except BinariesMissing as e:
+        pytest.fail(str(e), pytrace=False)
+    state_dir = tmp_path_factory.mktemp("cluster")
+    try:
+        state = up(
+            state_dir,
+            owner=f"pytest pid {os.getpid()}",
+            die_with_parent=True,  # no stray control plane if pytest is killed
+            log=lambda m: print(f"[cluster] {m}", file=sys.stderr),
+        )
+    except ClusterError as e:
+        pytest.fail(f"could not start the test control plane: {e}", pytrace=False)
+    try:
+        yield state
+    finally:
+        cluster_down(state_dir, log=lambda _m: None)
+
+
+@pytest.fixture(scope="session")
+def api_client(cluster: ClusterState) -> Iterator[client.ApiClient]:
+    api = config.new_client_from_config(config_file=str(cluster.kubeconfig))
+    try:
+        yield api
+    finally:
+        api.close()
+
+
+def _namespace_name(node_name: str) -> str:
+    base = re.sub(r"[^a-z0-9-]+", "-", node_name.lower()).strip("-")[:40].strip("-")
+    return f"{base or 't'}-{secrets.token_hex(3)}"
+
+
+@pytest.fixture
+def namespace(
+    cluster: ClusterState, api_client: client.ApiClient, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    core = client.CoreV1Api(api_client)
+    name = _namespace_name(request.node.name)
+    core.create_namespace(
+        client.V1Namespace(
+            metadata=client.V1ObjectMeta(name=name, labels={"refit.dev/test": "true"})
+        )
+    )
+    # The serviceaccount controller creates `default`; pods are rejected until it exists.
+    deadline = time.monotonic() + 30
+    while True:
+        accounts = core.list_namespaced_service_account(name)
+        if any(sa.metadata and sa.metadata.name == "default" for sa in accounts.items):
+            break
+        if time.monotonic() > deadline:
+            pytest.fail(f"no default ServiceAccount in {name} after 30s", pytrace=False)
+        time.sleep(0.1)
+    try:
+        yield name
+    finally:
+        try:
+            kubectl(cluster, "delete", "namespace", name, "--wait=false", "--ignore-not-found")
+        except ClusterError as e:  # teardown must not mask the test's own result
+            print(f"[namespace] cleanup of {name} failed: {e}", file=sys.stderr)
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("mlflow")
+    port = free_port()
+    uri = f"http://127.0.0.1:{port}"
+    logfile = root / "server.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    # The GenAI job runner (a pool of huey consumer processes) is not needed for tracking
+    # and the registry, and costs seconds of start-up and idle CPU.
+    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
+    # The server's background job runner (huey consumers) costs two processes and CPU that the
+    # tests never use; on two cores it doubles the start-up time.
+    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
+    argv = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{root / 'mlflow.db'}",
+        "--artifacts-destination",
+        str(root / "artifacts"),
+        "--serve-artifacts",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+    with logfile.open("wb") as out:
+        proc = subprocess.Popen(
+            argv,
+            cwd=root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                with urllib.request.urlopen(f"{uri}/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                tail = "\n".join(logfile.read_text(errors="replace").splitlines()[-30:])
+                pytest.fail(f"mlflow server did not come up on {uri}:\n{tail}", pytrace=False)
+            time.sleep(0.25)
+        yield uri
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
