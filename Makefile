@@ -35,10 +35,13 @@ verify: setup ## lint, format check, types, layer contracts, generated files up 
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/refit crd --check crds
 
+demo: setup ## the main job on real data, locally (no cluster): weekly retraining replay + churn drift → demo-output/
+	$(VENV)/bin/refit demo
+
 test: setup ## run the whole test suite (starts MLflow and the control plane itself)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-.PHONY: help setup lock crds verify test
+.PHONY: help setup lock crds verify demo test
 
 # --- test control plane and tools (tests/cluster; see tests/cluster/README.md) ---
 binaries: ## build etcd, kube-apiserver, kube-controller-manager, kubectl, helm, promtool (cached in ~/.cache/refit)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
+from rich.console import Console
 
 from refit.cli import crd as crd_files
 
@@ -122,5 +123,142 @@ def operator(
     run_operator(dataclasses.replace(config, **overrides), kubeconfig=kubeconfig)  # type: ignore[arg-type]
 
 
+def _fail(message: str, code: int = 1) -> NoReturn:
+    """One line on stderr and the exit code: no traceback for problems the user can fix."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def run(
+    file: Annotated[Path, typer.Argument(help="A TrainingPipeline manifest (YAML).")],
+    at: Annotated[
+        str | None,
+        typer.Option(help="Run the schedule tick at TIME (RFC 3339 or a date; UTC if no offset)."),
+    ] = None,
+    replay: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FROM..TO", help="Run every schedule tick in (FROM, TO], one after another."
+        ),
+    ] = None,
+    drift: Annotated[
+        bool, typer.Option(help="Run the drift check (at --at or now); retrain if it drifted.")
+    ] = False,
+    pipeline: Annotated[
+        str | None, typer.Option(help="The pipeline to run when FILE holds several.")
+    ] = None,
+    tracking_uri: Annotated[
+        str | None, typer.Option(help="MLflow tracking URI (default: the store under --store).")
+    ] = None,
+    store: Annotated[
+        Path, typer.Option(help="Local store: MLflow SQLite database, artifacts, Job logs.")
+    ] = Path(".refit"),
+    warm: Annotated[
+        bool,
+        typer.Option(
+            help="Run refit-trainer steps in one warm worker process (fast; see refit.local.executors)."
+        ),
+    ] = False,
+    approve: Annotated[
+        bool, typer.Option(help="Approve the promotion of a pipeline in Manual promotion mode.")
+    ] = False,
+) -> None:
+    """Run a pipeline locally: the operator's run state machine, with processes for Jobs.
+
+    Without --at/--replay it is a Manual run now. Prints progress, then the run's conditions
+    and the gate's decision; exits 1 when a run failed, with the reason.
+    """
+    from refit.adapters.mlflow import MlflowUnavailable
+    from refit.cli.local_run import UsageProblem, run_local
+    from refit.local.manifest import ManifestError
+    from refit.local.runner import LocalRunError
+
+    _quiet_mlflow()
+    try:
+        code = run_local(
+            _console(),
+            file=file,
+            pipeline_name=pipeline,
+            at=at,
+            replay=replay,
+            drift=drift,
+            tracking_uri=tracking_uri,
+            store_dir=store,
+            warm=warm,
+            approve=approve,
+        )
+    except UsageProblem as error:
+        _fail(str(error), 2)
+    except (ManifestError, LocalRunError, MlflowUnavailable) as error:
+        _fail(str(error))
+    raise typer.Exit(code)
+
+
+def _console() -> Console:
+    # Piped output (CI logs, `make demo | tee`) gets a readable width instead of rich's 80.
+    console = Console()
+    if not console.is_terminal:
+        console.width = max(console.width, 120)
+    return console
+
+
+def _quiet_mlflow() -> None:
+    # MLflow logs schema migrations and artifact downloads at INFO: noise around our own output.
+    import logging
+
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+@app.command()
+def demo(
+    data: Annotated[
+        Path, typer.Option(help="Folder with cdnow_transactions.csv.gz and telco_churn.csv.gz.")
+    ] = Path("examples/data"),
+    out: Annotated[Path, typer.Option(help="Where the PNGs and manifests go.")] = Path(
+        "demo-output"
+    ),
+    store: Annotated[
+        Path, typer.Option(help="Local store: MLflow SQLite database, artifacts, Job logs.")
+    ] = Path(".refit"),
+    weeks: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FROM..TO", help="Replay these weeks (default 1997-03-01..1998-06-30)."
+        ),
+    ] = None,
+) -> None:
+    """Refit's main job on real data, locally: weekly retraining of daily sales replayed over
+    1997-03..1998-06, then churn with drift; writes demo-output/daily-sales.png and
+    demo-output/churn-drift.png."""
+    from refit.adapters.mlflow import MlflowUnavailable
+    from refit.cli.local_run import UsageProblem, parse_range
+    from refit.local.demo import REPLAY_END, REPLAY_START, DemoError, run_demo
+    from refit.local.runner import LocalRunError
+    from refit.local.store import LocalStore
+
+    _quiet_mlflow()
+    console = _console()
+    try:
+        start, end = parse_range(weeks) if weeks else (REPLAY_START, REPLAY_END)
+        result = run_demo(
+            console, data=data, out=out, store=LocalStore(store), start=start, end=end
+        )
+    except UsageProblem as error:
+        _fail(str(error), 2)
+    except (DemoError, LocalRunError, MlflowUnavailable) as error:
+        _fail(str(error))
+    console.print(
+        f"\ndemo finished in {result.seconds:.0f} s; MLflow UI: mlflow ui --backend-store-uri sqlite:///{store / 'mlflow.db'}"
+    )
+    if not result.ok:
+        _fail("the demo did not show what it should (see above)")
+
+
 def main() -> None:
     sys.exit(app())
+
+
+if __name__ == "__main__":
+    main()

@@ -35,7 +35,13 @@ from refit.core.drift_policy import (
 )
 from refit.core.missed import decide_for_spec
 from refit.core.names import drift_check_job_name, run_name
-from refit.core.schedule import ScheduleError, fire_times_between, next_fire, parse_schedule
+from refit.core.schedule import (
+    ScheduleError,
+    fire_times_between,
+    next_fire,
+    parse_schedule,
+    schedule_key,
+)
 
 __all__ = [
     "DriftObservation",
@@ -211,7 +217,7 @@ def plan_pipeline(
     status = (tp.status or TrainingPipelineStatus()).model_copy(deep=True)
     status.observed_generation = tp.metadata.generation
     step = _Pass(tp, now, status)
-    key = f"{tp.metadata.namespace or 'default'}/{tp.metadata.name}"
+    key = schedule_key(tp.metadata.namespace, tp.metadata.name)
     created_at = tp.metadata.creation_timestamp or now
     suspended = tp.spec.suspend
     ready = not blockers

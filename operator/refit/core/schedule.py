@@ -65,6 +65,7 @@ __all__ = [
     "next_fire",
     "parse_schedule",
     "previous_fire",
+    "schedule_key",
     "validate_time_zone",
 ]
 
@@ -186,6 +187,11 @@ def hash_value(key: str, field_name: str, modulus: int) -> int:
     """A stable value in [0, modulus) for (key, field): SHA-256, identical on every machine."""
     digest = hashlib.sha256(f"{key}\x00{field_name}".encode()).digest()
     return int.from_bytes(digest[:8], "big") % modulus
+
+
+def schedule_key(namespace: str | None, name: str | None) -> str:
+    """The `key` that seeds a pipeline's `H` fields: "<namespace>/<name>"."""
+    return f"{namespace or 'default'}/{name or ''}"
 
 
 def parse_schedule(cron: str, time_zone: str = "UTC", key: str | None = None) -> Schedule:
