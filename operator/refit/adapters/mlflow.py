@@ -174,7 +174,8 @@ class Mlflow:
         except MlflowException as error:
             if error.error_code != "RESOURCE_ALREADY_EXISTS":
                 raise
-        source = self._model_source(run_id)
+        source, model_id = self._model_source(run_id)
+        extra = {"model_id": model_id} if model_id else {}
         version = self._call(
             "create version",
             self.client.create_model_version,
@@ -182,11 +183,13 @@ class Mlflow:
             source,
             run_id=run_id,
             tags=tags,
+            **extra,
         )
         return str(version.version)
 
-    def _model_source(self, run_id: str) -> str:
-        """Where the run's `model` lives: a logged model (MLflow 3) or the run's artifact path."""
+    def _model_source(self, run_id: str) -> tuple[str, str | None]:
+        """Where the run's `model` lives: a logged model (MLflow 3, with its id) or the run's
+        artifact path (MLflow 2)."""
         search = getattr(self.client, "search_logged_models", None)
         if search is not None:
             run = self.read_run(run_id)
@@ -198,8 +201,8 @@ class Mlflow:
             except MlflowException:
                 models = []
             if models:
-                return f"models:/{models[0].model_id}"
-        return f"runs:/{run_id}/model"
+                return f"models:/{models[0].model_id}", str(models[0].model_id)
+        return f"runs:/{run_id}/model", None
 
     def alias_version(self, model: str, alias: str) -> str | None:
         try:

@@ -338,7 +338,7 @@ class EvaluationSpec(RefitModel):
     direction: Direction = Field(
         description="Whether larger (maximize) or smaller (minimize) wins."
     )
-    min_improvement: MinImprovement = Field(default_factory=MinImprovement)
+    min_improvement: MinImprovement = Field(default_factory=MinImprovement, json_schema_extra={"default": {}})
     guardrails: list[Guardrail] = Field(
         default_factory=list, max_length=32, description="Secondary metrics that may not regress."
     )
@@ -435,7 +435,7 @@ class TrainingPipelineSpec(RefitModel):
     schedule: ScheduleSpec | None = Field(
         default=None, description="Retrain on a clock. Omit for drift-only or manual pipelines."
     )
-    triggers: TriggersSpec = Field(default_factory=TriggersSpec)
+    triggers: TriggersSpec = Field(default_factory=TriggersSpec, json_schema_extra={"default": {}})
     concurrency_policy: ConcurrencyPolicy = Field(
         default=ConcurrencyPolicy.FORBID,
         description="Forbid skips a due run while one is active; Allow runs both; Replace stops the active one.",
@@ -454,8 +454,8 @@ class TrainingPipelineSpec(RefitModel):
     trainer: TrainerSpec
     evaluation: EvaluationSpec
     model: ModelSpec
-    mlflow: MlflowSpec = Field(default_factory=MlflowSpec)
-    promotion: PromotionSpec = Field(default_factory=PromotionSpec)
+    mlflow: MlflowSpec = Field(default_factory=MlflowSpec, json_schema_extra={"default": {}})
+    promotion: PromotionSpec = Field(default_factory=PromotionSpec, json_schema_extra={"default": {}})
 
 
 class RunReference(RefitModel):

@@ -63,7 +63,7 @@ class TrainingRunSpec(RefitModel):
     """What to run. The pipeline's specs are copied at creation so later edits do not change a run."""
 
     pipeline_ref: PipelineRef
-    trigger: Trigger = Field(default_factory=Trigger)
+    trigger: Trigger = Field(default_factory=Trigger, json_schema_extra={"default": {}})
     data: DataSpec | None = Field(default=None, description="Snapshot of the pipeline's data spec.")
     trainer: TrainerSpec | None = Field(
         default=None, description="Snapshot of the pipeline's trainer."

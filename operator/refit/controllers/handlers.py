@@ -62,6 +62,12 @@ async def _sleep(ctx: Context, key: tuple[str, str, str], stopped: Any, seconds:
 def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
     """Register every handler on `registry`, closing over the shared context."""
 
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        # A private registry has none of kopf's default login handlers: use the kubernetes
+        # client's own config loading (in-cluster, or the kubeconfig kubectl would use).
+        return kopf.login_via_client(**kwargs)
+
     @kopf.on.startup(registry=registry)
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.persistence.finalizer = FINALIZER
@@ -78,7 +84,7 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
         settings.networking.request_timeout = 60
         settings.execution.max_workers = 8
 
-    @kopf.index(GROUP, VERSION, "trainingruns", registry=registry)
+    @kopf.index(GROUP, VERSION, "trainingruns", id="runs_by_pipeline", registry=registry)
     def runs_by_pipeline(
         namespace: str | None, body: kopf.Body, **_: Any
     ) -> dict[tuple[str | None, str], RunSummary]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 
 import kopf
@@ -50,6 +51,10 @@ def configure_logging(log_format: str) -> None:
 
 def run_operator(config: OperatorConfig, kubeconfig: str | None = None) -> None:
     configure_logging(config.log_format)
+    # MLflow's client retries a dead server for minutes by default; a reconcile pass must give
+    # up fast, report MLflowUnreachable, and try again on its own schedule.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
     metrics.BUILD_INFO.labels(__version__).set(1)
     if config.metrics_port:
         metrics.serve(config.metrics_port)
@@ -61,7 +66,7 @@ def run_operator(config: OperatorConfig, kubeconfig: str | None = None) -> None:
         clusterwide=not config.namespaces,
         namespaces=list(config.namespaces),
         standalone=config.peering is None,
-        peering_name=config.peering or "default",
+        peering_name=config.peering,
         liveness_endpoint=f"http://0.0.0.0:{config.health_port}/healthz"
         if config.health_port
         else None,
