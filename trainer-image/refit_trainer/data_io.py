@@ -118,8 +118,8 @@ def write_table(frame: pd.DataFrame, uri: str) -> None:
         if lowered.endswith((".parquet", ".pq")):
             frame.to_parquet(handle, index=False)
         elif lowered.endswith(".gz"):
-            # mtime=0 keeps the bytes (and so the fingerprint) reproducible for a seed.
-            with gzip.GzipFile(fileobj=handle, mode="wb", mtime=0) as zipped:
+            # No name, mtime=0: the bytes (and so the fingerprint) depend on the data alone.
+            with gzip.GzipFile(filename="", fileobj=handle, mode="wb", mtime=0) as zipped:
                 zipped.write(frame.to_csv(index=False).encode("utf-8"))
         else:
             handle.write(frame.to_csv(index=False).encode("utf-8"))

@@ -67,8 +67,8 @@ def features(revenue: pd.Series) -> pd.DataFrame:
     index = revenue.index
     frame = pd.DataFrame(
         {
-            "day_of_week": index.dayofweek.astype("float64"),
-            "is_weekend": (index.dayofweek >= 5).astype("float64"),
+            "day_of_week": index.day_of_week.astype("float64"),
+            "is_weekend": (index.day_of_week >= 5).astype("float64"),
             "day_of_month": index.day.astype("float64"),
             "month": index.month.astype("float64"),
         },
