@@ -17,7 +17,7 @@ from cluster.controlplane import ClusterState, free_port
 from kubernetes import client
 
 T = TypeVar("T")
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "examples" / "data"
 GROUP, VERSION = "refit.dev", "v1alpha1"
 

@@ -121,8 +121,35 @@ RECONCILE_ERRORS = Counter(
 BUILD_INFO = Gauge("refit_build_info", "Operator version.", ["version"], registry=REGISTRY)
 
 
+_DECLARED: set[tuple[str, str]] = set()
+TRIGGERS = ("Schedule", "Drift", "Manual")
+RESULTS = ("Promoted", "Rejected", "Failed")
+
+
+def declare_pipeline(namespace: str, pipeline: str) -> None:
+    """Create a pipeline's counter series at 0, so the first failure is an `increase()` that
+    alerts can see (a series born at 1 has no increase)."""
+    if (namespace, pipeline) in _DECLARED:
+        return
+    _DECLARED.add((namespace, pipeline))
+    for trigger in TRIGGERS:
+        RUNS_CREATED.labels(namespace, pipeline, trigger)
+        for result in RESULTS:
+            RUNS.labels(namespace, pipeline, trigger, result)
+    PROMOTIONS.labels(namespace, pipeline)
+    for result in ("Drift", "NoDrift", "InsufficientData", "Failed"):
+        DRIFT_CHECKS.labels(namespace, pipeline, result)
+    MISSED_SCHEDULES.labels(namespace, pipeline, "policy")
+
+
+def forget(metric: Gauge, namespace: str, pipeline: str) -> None:
+    with contextlib.suppress(KeyError):
+        metric.remove(namespace, pipeline)
+
+
 def forget_pipeline(namespace: str, pipeline: str) -> None:
     """Drop a deleted pipeline's series so the label set stays bounded by the live fleet."""
+    _DECLARED.discard((namespace, pipeline))
     for metric in (DRIFT_SHARE, DRIFT_DETECTED, LAST_SUCCESS, LAST_PROMOTION, NEXT_SCHEDULE, READY):
         with contextlib.suppress(KeyError):
             metric.remove(namespace, pipeline)

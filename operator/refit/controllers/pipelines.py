@@ -239,11 +239,14 @@ def reconcile_pipeline(
     new_status = plan.status.wire()
     if new_status != old_status:
         ctx.kube.patch_status(PIPELINES, namespace, name, new_status)
-    _record_metrics(namespace, name, plan)
+    _record_metrics(namespace, name, plan, (old_status.get("lastDriftCheck") or {}).get("result"))
     return plan.wake_at
 
 
-def _record_metrics(namespace: str, name: str, plan: PipelinePlan) -> None:
+def _record_metrics(
+    namespace: str, name: str, plan: PipelinePlan, previous_drift_result: str | None
+) -> None:
+    metrics.declare_pipeline(namespace, name)
     status = plan.status
     ready = get_condition(status.conditions, READY)
     metrics.READY.labels(namespace, name).set(
@@ -251,10 +254,14 @@ def _record_metrics(namespace: str, name: str, plan: PipelinePlan) -> None:
     )
     if status.next_schedule_time:
         metrics.NEXT_SCHEDULE.labels(namespace, name).set(status.next_schedule_time.timestamp())
+    else:  # suspended or unscheduled: no "next tick" for RefitScheduleMissed to wait for
+        metrics.forget(metrics.NEXT_SCHEDULE, namespace, name)
     if plan.missed:
         metrics.MISSED_SCHEDULES.labels(namespace, name, "policy").inc(plan.missed)
     check = status.last_drift_check
     if check is not None and check.result not in (None, "Pending"):
+        if previous_drift_result == "Pending":
+            metrics.DRIFT_CHECKS.labels(namespace, name, check.result).inc()
         metrics.DRIFT_SHARE.labels(namespace, name).set(check.drift_share or 0.0)
         metrics.DRIFT_DETECTED.labels(namespace, name).set(1 if check.dataset_drift else 0)
     if status.champion and status.champion.metric and status.champion.metric_value is not None:
