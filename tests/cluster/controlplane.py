@@ -486,7 +486,7 @@ def _up(
     )
     state.save()
     try:
-        _start(state, b, die_with_parent, crd_dir)
+        phases = _start(state, b, die_with_parent, crd_dir)
     except BaseException:
         # Stop what started, keep the files (logs) for a look; the next `up` or `down`
         # removes them.
@@ -496,18 +496,28 @@ def _up(
         log(f"cluster start failed; logs in {state_dir / 'logs'}")
         raise
     log(
-        f"cluster up in {time.monotonic() - started:.1f}s: {state.server} "
+        f"cluster up in {time.monotonic() - started:.1f}s ({phases}): {state.server} "
         f"(Kubernetes {state.version}); kubeconfig {state.kubeconfig}"
     )
     return state
 
 
-def _start(state: ClusterState, b: Binaries, die_with_parent: bool, crd_dir: Path) -> None:
+def _start(state: ClusterState, b: Binaries, die_with_parent: bool, crd_dir: Path) -> str:
+    """Start the processes in order; returns how long each phase took."""
     d, ports, pki = state.path, state.ports, state.path / "pki"
     logs = d / "logs"
+    phases: list[str] = []
+    last = time.monotonic()
+
+    def mark(phase: str) -> None:
+        nonlocal last
+        phases.append(f"{phase} {time.monotonic() - last:.1f}s")
+        last = time.monotonic()
+
     _make_pki(pki)
     _write_kubeconfig(state)
     _write_env(state, b)
+    mark("pki")
 
     etcd_url = f"http://127.0.0.1:{ports['etcd']}"
     peer_url = f"http://127.0.0.1:{ports['etcd-peer']}"
@@ -536,6 +546,7 @@ def _start(state: ClusterState, b: Binaries, die_with_parent: bool, crd_dir: Pat
         logs / "etcd.log",
         etcd,
     )
+    mark("etcd")
 
     apiserver = _spawn(
         state,
@@ -569,12 +580,14 @@ def _start(state: ClusterState, b: Binaries, die_with_parent: bool, crd_dir: Pat
         logs / "kube-apiserver.log",
         apiserver,
     )
+    mark("kube-apiserver")
 
     # The garbage collector reads discovery at start (and only about every 30s after):
     # install the CRDs before kube-controller-manager starts.
     names = install_crds(state, crd_dir)
     if names:
         print(f"CRDs established: {', '.join(n.split('/', 1)[1] for n in names)}", file=sys.stderr)
+    mark("crds")
 
     kubeconfig = str(state.kubeconfig)
     kcm_proc = _spawn(
@@ -618,6 +631,7 @@ def _start(state: ClusterState, b: Binaries, die_with_parent: bool, crd_dir: Pat
         logs / "kube-controller-manager.log",
         kcm_proc,
     )
+    mark("kube-controller-manager")
 
     agent = _spawn(
         state,
@@ -650,6 +664,8 @@ def _start(state: ClusterState, b: Binaries, die_with_parent: bool, crd_dir: Pat
         logs / "node-agent.log",
         agent,
     )
+    mark("node-agent")
+    return ", ".join(phases)
 
 
 def down(

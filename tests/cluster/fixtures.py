@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
 
 from .binaries import BinariesMissing, require
 from .controlplane import (
@@ -37,7 +38,6 @@ from .controlplane import (
     ClusterState,
     free_port,
     install_crds,
-    kubectl,
     up,
 )
 from .controlplane import down as cluster_down
@@ -124,10 +124,11 @@ def namespace(
     try:
         yield name
     finally:
-        try:
-            kubectl(cluster, "delete", "namespace", name, "--wait=false", "--ignore-not-found")
-        except ClusterError as e:  # teardown must not mask the test's own result
-            print(f"[namespace] cleanup of {name} failed: {e}", file=sys.stderr)
+        try:  # in the background: the namespace controller empties it
+            core.delete_namespace(name, propagation_policy="Background")
+        except ApiException as e:  # teardown must not mask the test's own result
+            if e.status != 404:
+                print(f"[namespace] cleanup of {name} failed: {e}", file=sys.stderr)
 
 
 @pytest.fixture(scope="session")

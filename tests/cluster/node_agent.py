@@ -359,16 +359,20 @@ class PodWorker(threading.Thread):
         self.finalize = False
         self.finished = threading.Event()
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._transitions: dict[str, tuple[str, str]] = {}  # condition -> (status, time)
         self._lock = threading.Lock()
 
     # -- status --------------------------------------------------------------------
     def _conditions(self) -> list[Obj]:
-        ts = now()
         ready = self.phase == "Running" and all("running" in c.state for c in self.main)
         terminal = self.phase in ("Succeeded", "Failed")
 
         def cond(kind: str, ok: bool, reason: str | None = None) -> Obj:
-            c: Obj = {"type": kind, "status": "True" if ok else "False", "lastTransitionTime": ts}
+            status = "True" if ok else "False"
+            last = self._transitions.get(kind)
+            if last is None or last[0] != status:  # the time moves only on a change
+                last = self._transitions[kind] = (status, now())
+            c: Obj = {"type": kind, "status": status, "lastTransitionTime": last[1]}
             if reason and not ok:
                 c["reason"] = reason
             return c
@@ -449,6 +453,9 @@ class PodWorker(threading.Thread):
             )
         with self._lock:
             self._procs[st.name] = proc
+            if self.stopping.is_set():  # stop() ran while this process was starting
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
         st.container_id = f"refit-node-agent://{self.uid}/{st.name}/{proc.pid}"
         st.state = {"running": {"startedAt": started}}
         log.info("%s/%s[%s]: started pid %d: %s", self.ns, self.name, st.name, proc.pid, argv)
