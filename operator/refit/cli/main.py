@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -229,9 +231,11 @@ def demo(
         ),
     ] = None,
 ) -> None:
-    """Refit's main job on real data, locally: weekly retraining of daily sales replayed over
-    1997-03..1998-06, then churn with drift; writes demo-output/daily-sales.png and
-    demo-output/churn-drift.png."""
+    """Refit's main job on real data, locally (no cluster needed).
+
+    Daily sales: weekly retraining replayed over the CDNOW history, 1997-03..1998-06; then churn
+    with drift on the telco data. Writes demo-output/daily-sales.png and churn-drift.png.
+    """
     from refit.adapters.mlflow import MlflowUnavailable
     from refit.cli.local_run import UsageProblem, parse_range
     from refit.local.demo import REPLAY_END, REPLAY_START, DemoError, run_demo
@@ -254,6 +258,181 @@ def demo(
     )
     if not result.ok:
         _fail("the demo did not show what it should (see above)")
+
+
+# --- against a cluster ------------------------------------------------------------------------------
+
+Kubeconfig = Annotated[
+    str | None,
+    typer.Option(
+        help="Kubeconfig file (default: as kubectl finds it: $KUBECONFIG, ~/.kube/config)."
+    ),
+]
+KubeContext = Annotated[str | None, typer.Option("--context", help="Kubeconfig context.")]
+Namespace = Annotated[
+    str | None,
+    typer.Option("--namespace", "-n", help="Namespace (default: the context's, else default)."),
+]
+TrackingUri = Annotated[
+    str | None,
+    typer.Option(help="MLflow tracking URI (default: the pipeline's spec.mlflow.trackingUri)."),
+]
+
+
+def _cluster(kubeconfig: str | None, namespace: str | None, context: str | None) -> Any:
+    from refit.cli.connection import connect
+
+    return connect(kubeconfig, namespace, context)
+
+
+@contextlib.contextmanager
+def _cli_errors() -> Iterator[None]:
+    """Run a cluster command: a CliError becomes `error: <one line>` and exit code 1."""
+    from refit.cli.connection import CliError
+
+    try:
+        yield
+    except CliError as error:
+        _fail(str(error))
+
+
+@app.command()
+def get(
+    all_namespaces: Annotated[
+        bool, typer.Option("--all-namespaces", "-A", help="Every namespace.")
+    ] = False,
+    kubeconfig: Kubeconfig = None,
+    context: KubeContext = None,
+    namespace: Namespace = None,
+) -> None:
+    """The fleet: every TrainingPipeline with its schedule, last run, champion, drift, readiness."""
+    from refit.cli.fleet import print_get
+
+    with _cli_errors():
+        print_get(_console(), _cluster(kubeconfig, namespace, context), all_namespaces)
+
+
+@app.command()
+def status(
+    name: Annotated[str, typer.Argument(help="TrainingPipeline name.")],
+    tracking_uri: TrackingUri = None,
+    kubeconfig: Kubeconfig = None,
+    context: KubeContext = None,
+    namespace: Namespace = None,
+) -> None:
+    """One pipeline: conditions, champion and its history, recent runs, drift per feature, MLflow links."""
+    from refit.cli.fleet import status_view
+
+    _quiet_mlflow()
+    with _cli_errors():
+        view = status_view(_cluster(kubeconfig, namespace, context), name, tracking_uri)
+        _console().print(view)
+
+
+@app.command()
+def trigger(
+    name: Annotated[str, typer.Argument(help="TrainingPipeline name.")],
+    reason: Annotated[str | None, typer.Option(help="Why (recorded in the run's trigger).")] = None,
+    kubeconfig: Kubeconfig = None,
+    context: KubeContext = None,
+    namespace: Namespace = None,
+) -> None:
+    """Start a Manual run now: a TrainingRun with a snapshot of the pipeline, owned by it."""
+    from refit.cli import actions
+
+    with _cli_errors():
+        run_body = actions.trigger(
+            _cluster(kubeconfig, namespace, context), name, reason, actions.utc_now()
+        )
+    typer.echo(f"trainingrun/{run_body['metadata']['name']} created")
+
+
+@app.command()
+def approve(
+    run: Annotated[str, typer.Argument(help="TrainingRun name.")],
+    kubeconfig: Kubeconfig = None,
+    context: KubeContext = None,
+    namespace: Namespace = None,
+) -> None:
+    """Approve a run's promotion (pipelines with promotion.mode Manual)."""
+    from refit.cli import actions
+
+    with _cli_errors():
+        _, note = actions.approve(_cluster(kubeconfig, namespace, context), run)
+    typer.echo(f"trainingrun/{run} approved: {note}")
+
+
+@app.command()
+def promote(
+    name: Annotated[str, typer.Argument(help="TrainingPipeline name.")],
+    version: Annotated[str, typer.Argument(help="Registered model version to make champion.")],
+    tracking_uri: TrackingUri = None,
+    kubeconfig: Kubeconfig = None,
+    context: KubeContext = None,
+    namespace: Namespace = None,
+) -> None:
+    """Make VERSION the champion: move the alias in MLflow and record it on the pipeline."""
+    from refit.cli import actions
+
+    _quiet_mlflow()
+    with _cli_errors():
+        champion, previous = actions.promote_version(
+            _cluster(kubeconfig, namespace, context), name, version, tracking_uri, actions.utc_now()
+        )
+    was = f" (was version {previous.version})" if previous and previous.version else ""
+    typer.echo(f"trainingpipeline/{name}: champion is now version {champion.version}{was}")
+
+
+@app.command()
+def rollback(
+    name: Annotated[str, typer.Argument(help="TrainingPipeline name.")],
+    tracking_uri: TrackingUri = None,
+    kubeconfig: Kubeconfig = None,
+    context: KubeContext = None,
+    namespace: Namespace = None,
+) -> None:
+    """Back to the previous champion (status.championHistory): alias and status."""
+    from refit.cli import actions
+
+    _quiet_mlflow()
+    with _cli_errors():
+        champion, previous = actions.rollback_champion(
+            _cluster(kubeconfig, namespace, context), name, tracking_uri, actions.utc_now()
+        )
+    was = f" (was version {previous.version})" if previous and previous.version else ""
+    typer.echo(f"trainingpipeline/{name}: rolled back, champion is version {champion.version}{was}")
+
+
+def _suspend(
+    name: str, value: bool, kubeconfig: str | None, namespace: str | None, context: str | None
+) -> None:
+    from refit.cli import actions
+
+    with _cli_errors():
+        actions.suspend(_cluster(kubeconfig, namespace, context), name, value)
+    typer.echo(f"trainingpipeline/{name} {'suspended' if value else 'resumed'}")
+
+
+@app.command()
+def suspend(
+    name: Annotated[str, typer.Argument(help="TrainingPipeline name.")],
+    kubeconfig: Kubeconfig = None,
+    context: KubeContext = None,
+    namespace: Namespace = None,
+) -> None:
+    """Stop creating runs and drift checks (spec.suspend=true); active runs finish."""
+    _suspend(name, True, kubeconfig, namespace, context)
+
+
+@app.command()
+def resume(
+    name: Annotated[str, typer.Argument(help="TrainingPipeline name.")],
+    kubeconfig: Kubeconfig = None,
+    context: KubeContext = None,
+    namespace: Namespace = None,
+) -> None:
+    """Create runs again (spec.suspend=false)."""
+    _suspend(name, False, kubeconfig, namespace, context)
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from refit.api.pipeline import (
     TrainingPipeline,
     TrainingPipelineStatus,
 )
+from refit.core.champion import promote
 from refit.core.concurrency import plan_runs
 from refit.core.conditions import set_condition
 from refit.core.drift_policy import (
@@ -346,9 +347,9 @@ def _summarize_runs(step: _Pass, runs: Sequence[RunSummary]) -> None:
             or (champion.promoted_at is not None and champion.promoted_at > current.promoted_at)
         )
         if newer and (current is None or current.version != champion.version):
-            if current is not None and current.version:
-                status.champion_history = [current, *status.champion_history][:20]
-            status.champion = champion
+            status.champion, status.champion_history = promote(
+                current, status.champion_history, champion
+            )
 
 
 def _schedule(
