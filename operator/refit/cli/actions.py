@@ -23,7 +23,7 @@ from refit.cli import connection
 from refit.cli.connection import PIPELINES, RUNS, TIMEOUT, CliError, Cluster
 from refit.cli.fleet import tracking_uri
 from refit.controllers.runs import APPROVAL_ANNOTATION
-from refit.core.champion import NoPreviousChampion, promote, rollback
+from refit.core.champion import NoPreviousChampion, promote_champion, rollback_champion
 from refit.core.names import run_name
 from refit.core.run_snapshot import run_manifest
 
@@ -180,20 +180,20 @@ def promote_version(
     def change(tp: TrainingPipeline, mlflow: Mlflow) -> tuple[ChampionStatus, list[ChampionStatus]]:
         new = _version_champion(mlflow, tp, version, now)
         status = tp.status
-        return promote(
+        return promote_champion(
             status.champion if status else None, status.champion_history if status else [], new
         )
 
     return _change_champion(cluster, name, override_uri, change, "ManualPromotion")
 
 
-def rollback_champion(
+def roll_back(
     cluster: Cluster, name: str, override_uri: str | None, now: datetime
 ) -> tuple[ChampionStatus, ChampionStatus | None]:
     def change(tp: TrainingPipeline, mlflow: Mlflow) -> tuple[ChampionStatus, list[ChampionStatus]]:
         status = tp.status
         try:
-            champion, history = rollback(
+            champion, history = rollback_champion(
                 status.champion if status else None, status.champion_history if status else [], now
             )
         except NoPreviousChampion as error:

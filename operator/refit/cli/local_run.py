@@ -31,6 +31,10 @@ class UsageProblem(ValueError):
     """A bad option value; the message is shown as is."""
 
 
+class RunsFailed(RuntimeError):
+    """One or more runs ended Failed; the message names the (first) run and its reason."""
+
+
 def parse_time(text: str) -> datetime:
     """RFC 3339 or a plain date (`1997-06-02`); without an offset the time is UTC."""
     try:
@@ -169,10 +173,7 @@ def run_local(
             return 0
         print_outcome(console, outcome, store)
         if outcome.failed:
-            console.print(
-                f"[red]error:[/] run {outcome.name} failed: {outcome.status.failure_reason}"
-            )
-            return 1
+            raise RunsFailed(f"run {outcome.name} failed: {outcome.status.failure_reason}")
         return 0
 
 
@@ -228,9 +229,8 @@ def _replay(console: Console, runner: LocalRunner, start: datetime, end: datetim
     console.print(f"{len(ticks)} runs: {promoted} promoted, {len(failed)} failed")
     if failed:
         first = failed[0]
-        console.print(
-            f"[red]error:[/] {len(failed)} run(s) failed; first: {first.name}: "
+        raise RunsFailed(
+            f"{len(failed)} of {len(ticks)} runs failed; first: run {first.name} failed: "
             f"{first.status.failure_reason}"
         )
-        return 1
     return 0

@@ -172,7 +172,7 @@ def run(
     and the gate's decision; exits 1 when a run failed, with the reason.
     """
     from refit.adapters.mlflow import MlflowUnavailable
-    from refit.cli.local_run import UsageProblem, run_local
+    from refit.cli.local_run import RunsFailed, UsageProblem, run_local
     from refit.local.manifest import ManifestError
     from refit.local.runner import LocalRunError
 
@@ -192,7 +192,7 @@ def run(
         )
     except UsageProblem as error:
         _fail(str(error), 2)
-    except (ManifestError, LocalRunError, MlflowUnavailable) as error:
+    except (ManifestError, LocalRunError, MlflowUnavailable, RunsFailed) as error:
         _fail(str(error))
     raise typer.Exit(code)
 
@@ -396,7 +396,7 @@ def rollback(
 
     _quiet_mlflow()
     with _cli_errors():
-        champion, previous = actions.rollback_champion(
+        champion, previous = actions.roll_back(
             _cluster(kubeconfig, namespace, context), name, tracking_uri, actions.utc_now()
         )
     was = f" (was version {previous.version})" if previous and previous.version else ""

@@ -15,7 +15,7 @@ from typing import Final
 
 from refit.api.pipeline import ChampionStatus
 
-__all__ = ["MAX_HISTORY", "NoPreviousChampion", "promote", "rollback"]
+__all__ = ["MAX_HISTORY", "NoPreviousChampion", "promote_champion", "rollback_champion"]
 
 MAX_HISTORY: Final = 20
 
@@ -24,7 +24,7 @@ class NoPreviousChampion(LookupError):
     """Rollback asked for with an empty championHistory."""
 
 
-def promote(
+def promote_champion(
     current: ChampionStatus | None, history: list[ChampionStatus], new: ChampionStatus
 ) -> tuple[ChampionStatus, list[ChampionStatus]]:
     """`new` becomes champion; the current one, if another version, becomes the newest past one."""
@@ -35,7 +35,7 @@ def promote(
     return new, _unique(past)[:MAX_HISTORY]
 
 
-def rollback(
+def rollback_champion(
     current: ChampionStatus | None, history: list[ChampionStatus], now: datetime
 ) -> tuple[ChampionStatus, list[ChampionStatus]]:
     """The previous champion again, promoted now (so a pipeline pass does not undo it)."""

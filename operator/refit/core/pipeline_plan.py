@@ -23,7 +23,7 @@ from refit.api.pipeline import (
     TrainingPipeline,
     TrainingPipelineStatus,
 )
-from refit.core.champion import promote
+from refit.core.champion import promote_champion
 from refit.core.concurrency import plan_runs
 from refit.core.conditions import set_condition
 from refit.core.drift_policy import (
@@ -347,7 +347,7 @@ def _summarize_runs(step: _Pass, runs: Sequence[RunSummary]) -> None:
             or (champion.promoted_at is not None and champion.promoted_at > current.promoted_at)
         )
         if newer and (current is None or current.version != champion.version):
-            status.champion, status.champion_history = promote(
+            status.champion, status.champion_history = promote_champion(
                 current, status.champion_history, champion
             )
 

@@ -11,6 +11,7 @@ in `.refit/runs/<namespace>/<run>.yaml`) where the operator would keep it in the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Callable, Iterator
@@ -76,15 +77,30 @@ class LocalMlflow(Mlflow):
     def __init__(self, tracking_uri: str, ui_url: str = MLFLOW_UI) -> None:
         super().__init__(tracking_uri)
         self.ui_url = ui_url
+
+    def ensure_version(self, model: str, run_id: str, tags: dict[str, str]) -> str:
         # A SQLite registry resolves `models:/<logged model>` sources with a default
         # MlflowClient(), i.e. through the process-wide tracking URI: without this it would look
         # in ./mlflow.db and refuse to register the candidate.
-        mlflow.set_tracking_uri(tracking_uri)
+        with _process_tracking_uri(self.tracking_uri):
+            return super().ensure_version(model, run_id, tags)
 
     def run_url(self, experiment_id: str, run_id: str) -> str:
         if self.tracking_uri.startswith(("http://", "https://")):
             return super().run_url(experiment_id, run_id)
         return f"{self.ui_url}/#/experiments/{experiment_id}/runs/{run_id}"
+
+
+@contextlib.contextmanager
+def _process_tracking_uri(uri: str) -> Iterator[None]:
+    try:
+        from mlflow.tracking._tracking_service.utils import _use_tracking_uri
+    except ImportError:  # a future MLflow without it: set it for good
+        mlflow.set_tracking_uri(uri)
+        yield
+        return
+    with _use_tracking_uri(uri):
+        yield
 
 
 @dataclass

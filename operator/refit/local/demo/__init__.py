@@ -95,13 +95,17 @@ def run_demo(
     store: LocalStore,
     start: datetime = REPLAY_START,
     end: datetime = REPLAY_END,
+    executor: WarmExecutor | None = None,
 ) -> DemoResult:
+    """Both parts of the demo; `executor` (a warm one) is closed only when created here."""
     began = time.monotonic()
     _check_data(data)
     store.prepare()
     out.mkdir(parents=True, exist_ok=True)
-    executor = WarmExecutor(REFIT_TRAINER_PRELOAD, log_path=store.root / "warm-worker.log")
-    executor.warm_up()  # the worker imports the trainer while this process sets up
+    owned = executor is None
+    if executor is None:
+        executor = WarmExecutor(REFIT_TRAINER_PRELOAD, log_path=store.root / "warm-worker.log")
+        executor.warm_up()  # the worker imports the trainer while this process sets up
     try:
         sales = daily_sales.pipeline(data)
         with console.status("opening the MLflow store"):
@@ -129,7 +133,8 @@ def run_demo(
         console.print(f"wrote {pngs[1]}")
         _write_manifest(churn_drift.pipeline(churn.files, new_batch=True), out / "churn.yaml")
     finally:
-        executor.close()
+        if owned:
+            executor.close()
     return DemoResult(weeks, churn, pngs, time.monotonic() - began)
 
 
