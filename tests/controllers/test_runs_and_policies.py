@@ -11,7 +11,7 @@ from operator_harness import OperatorProcess, Refit, pipeline_body, wait_for
 # A trainer that takes a while and then fails cleanly: enough to test lifecycles quickly.
 SLEEPER = {
     "image": "busybox",
-    "command": ["python", "-c", "import time, sys; time.sleep(30); sys.exit(1)"],
+    "command": ["python", "-c", "import time, sys; time.sleep(110); sys.exit(1)"],
     "backoffLimit": 0,
 }
 
