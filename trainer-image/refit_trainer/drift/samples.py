@@ -79,9 +79,11 @@ class NumericSamples(Samples):
         return int(self._reference_runs[0].size)
 
     def distinct_count(self, cap: int) -> int:
+        # Counting value changes is one pass; the runs themselves are only built when few.
+        ref_distinct, cur_distinct = _distinct(self.reference), _distinct(self.current)
+        if ref_distinct > cap or cur_distinct > cap:
+            return max(ref_distinct, cur_distinct)
         ref_keys, cur_keys = self._reference_runs[0], self._current_runs[0]
-        if ref_keys.size > cap or cur_keys.size > cap:
-            return max(ref_keys.size, cur_keys.size)
         return int(np.union1d(ref_keys, cur_keys).size)
 
     @cached_property
@@ -100,19 +102,17 @@ class NumericSamples(Samples):
     def merged(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(values, reference ECDF counts, current ECDF counts) over both samples in order.
 
-        Merge ranks come from `searchsorted` on the already sorted arrays, so this costs
-        two binary searches and a cumulative sum instead of a third sort.
+        A stable argsort of the two sorted arrays back to back merges them: equal values
+        keep the reference's first, as the ECDFs need. On two sorted runs this costs about
+        one sort of the data; binary searches (`searchsorted` of each array in the other)
+        cost several times more.
         """
         ref, cur = self.reference, self.current
         total = ref.size + cur.size
-        ref_pos = np.arange(ref.size) + np.searchsorted(cur, ref, side="left")
-        cur_pos = np.arange(cur.size) + np.searchsorted(ref, cur, side="right")
-        values = np.empty(total, dtype=np.float64)
-        values[ref_pos] = ref
-        values[cur_pos] = cur
-        from_reference = np.zeros(total, dtype=np.int64)
-        from_reference[ref_pos] = 1
-        ref_cdf = np.cumsum(from_reference)
+        both = np.concatenate([ref, cur])
+        order = np.argsort(both, kind="stable")
+        values = both[order]
+        ref_cdf = np.cumsum(order < ref.size, dtype=np.int64)
         cur_cdf = np.arange(1, total + 1, dtype=np.int64) - ref_cdf
         return values, ref_cdf, cur_cdf
 
@@ -183,6 +183,13 @@ class CategoricalSamples(Samples):
             self._counts.reference / self.n_reference,
             self._counts.current / self.n_current,
         )
+
+
+def _distinct(sorted_values: np.ndarray) -> int:
+    """How many distinct values a sorted array holds."""
+    if sorted_values.size == 0:
+        return 0
+    return int(np.count_nonzero(sorted_values[1:] != sorted_values[:-1])) + 1
 
 
 def _runs(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

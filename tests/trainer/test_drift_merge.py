@@ -1,0 +1,68 @@
+"""The merged ECDFs and the distinct counts of NumericSamples, checked against the plain way.
+
+The merge is a stable argsort of the two sorted samples back to back (bench/drift showed it
+several times faster than merging by `searchsorted`); ties between and within the samples
+must still put the reference's values first, and KS/Wasserstein must still equal scipy's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from refit_trainer.drift.samples import NumericSamples
+from refit_trainer.drift.stattests.ks import ks_statistic
+from refit_trainer.drift.stattests.wasserstein import wasserstein_distance
+
+
+def _merged_by_search(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, ...]:
+    ref, cur = np.sort(ref), np.sort(cur)
+    total = ref.size + cur.size
+    ref_pos = np.arange(ref.size) + np.searchsorted(cur, ref, side="left")
+    cur_pos = np.arange(cur.size) + np.searchsorted(ref, cur, side="right")
+    values = np.empty(total)
+    values[ref_pos], values[cur_pos] = ref, cur
+    from_reference = np.zeros(total, dtype=np.int64)
+    from_reference[ref_pos] = 1
+    ref_cdf = np.cumsum(from_reference)
+    return values, ref_cdf, np.arange(1, total + 1) - ref_cdf
+
+
+CASES = {
+    "continuous": lambda rng: (rng.normal(size=3001), rng.normal(0.2, 1.1, size=2500)),
+    "heavy ties": lambda rng: (
+        rng.integers(0, 7, 4000).astype(float),
+        rng.integers(2, 9, 3500).astype(float),
+    ),
+    "one value each": lambda rng: (np.full(50, 3.0), np.full(40, 3.0)),
+    "disjoint": lambda rng: (rng.uniform(0, 1, 100), rng.uniform(5, 6, 300)),
+    "signed zeros": lambda rng: (np.array([0.0, -0.0, 1.0, -1.0]), np.array([-0.0, 0.0, 0.5])),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_merge_equals_merging_by_binary_search(case: str) -> None:
+    ref, cur = CASES[case](np.random.default_rng(11))
+    samples = NumericSamples(ref, cur, integer=False)
+    for got, expected in zip(samples.merged, _merged_by_search(ref, cur), strict=True):
+        np.testing.assert_array_equal(got, expected)
+    assert ks_statistic(samples) == pytest.approx(stats.ks_2samp(ref, cur).statistic, rel=1e-12)
+    assert wasserstein_distance(samples) == pytest.approx(
+        stats.wasserstein_distance(ref, cur), rel=1e-9, abs=1e-15
+    )
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("cap", [1, 2, 5, 10_000])
+def test_distinct_count(case: str, cap: int) -> None:
+    ref, cur = CASES[case](np.random.default_rng(12))
+    samples = NumericSamples(ref, cur, integer=False)
+    both = np.unique(np.concatenate([ref, cur])).size
+    biggest = max(np.unique(ref).size, np.unique(cur).size)
+    got = samples.distinct_count(cap)
+    if biggest > cap:
+        assert got == biggest  # only "more than cap" matters to the caller
+    else:
+        assert got == both
+    assert samples.reference_distinct_count() == np.unique(ref).size
