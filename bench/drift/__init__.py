@@ -1,0 +1,1 @@
+"""Drift engine benchmark: Refit's engine vs Evidently's DataDriftPreset vs plain scipy."""
