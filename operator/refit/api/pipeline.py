@@ -338,7 +338,9 @@ class EvaluationSpec(RefitModel):
     direction: Direction = Field(
         description="Whether larger (maximize) or smaller (minimize) wins."
     )
-    min_improvement: MinImprovement = Field(default_factory=MinImprovement, json_schema_extra={"default": {}})
+    min_improvement: MinImprovement = Field(
+        default_factory=MinImprovement, json_schema_extra={"default": {}}
+    )
     guardrails: list[Guardrail] = Field(
         default_factory=list, max_length=32, description="Secondary metrics that may not regress."
     )
@@ -455,7 +457,9 @@ class TrainingPipelineSpec(RefitModel):
     evaluation: EvaluationSpec
     model: ModelSpec
     mlflow: MlflowSpec = Field(default_factory=MlflowSpec, json_schema_extra={"default": {}})
-    promotion: PromotionSpec = Field(default_factory=PromotionSpec, json_schema_extra={"default": {}})
+    promotion: PromotionSpec = Field(
+        default_factory=PromotionSpec, json_schema_extra={"default": {}}
+    )
 
 
 class RunReference(RefitModel):
