@@ -70,7 +70,8 @@ def test_malformed_manifest_is_refused_at_apply_time(
         return
     with pytest.raises(ApiException) as raised:
         _create(api_client, namespace, doc)
-    assert raised.value.status in (400, 422), raised.value.body  # 400: strict decoding (unknown field)
+    # 422: schema or CEL; 400: strict decoding refuses an unknown field.
+    assert raised.value.status in (400, 422), raised.value.body
     message = json.loads(raised.value.body)["message"]
     assert field in message, message
 
