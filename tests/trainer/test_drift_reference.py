@@ -135,3 +135,13 @@ def test_ztest_matches_two_proportion_formula(telco: pd.DataFrame) -> None:
     outcome = get("ztest").compute(samples)
     assert outcome.statistic == pytest.approx(z, rel=RTOL)
     assert outcome.p_value == pytest.approx(2 * stats.norm.sf(abs(z)), rel=RTOL)
+
+
+def test_ks_large_samples_use_the_kolmogorov_limit_within_one_percent() -> None:
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(size=40_000), rng.normal(0.02, 1.0, size=40_000)
+    samples = NumericSamples(a, b, integer=False)
+    outcome = get("ks").compute(samples)
+    d = stats.ks_2samp(a, b).statistic
+    assert outcome.statistic == pytest.approx(d, rel=RTOL)
+    assert outcome.p_value == pytest.approx(stats.kstwo.sf(d, 20_000), rel=0.01)

@@ -2,8 +2,11 @@
 
 The statistic D = max |F_ref - F_cur| comes from the merged ECDF counts of the sorted
 samples. The p-value follows scipy's `ks_2samp(method="auto")`: exact for samples of up
-to 10,000 values (delegated to scipy, cheap at that size), Smirnov's asymptotic
-distribution (`kstwo`) above, which is what scipy's "auto" does too.
+to 10,000 values (delegated to scipy, cheap at that size), then scipy's asymptotic
+`kstwo.sf(D, round(n*m/(n+m)))`. Beyond an effective size of 10,000 that distribution
+costs seconds per column (5 s at 500,000), so we use its limit, the Kolmogorov
+distribution `kstwobign.sf(sqrt(en) * D)`: within 1% of scipy's p-value there, and the
+difference shrinks as 1/sqrt(en).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from refit_trainer.drift.samples import NumericSamples, Samples
 from refit_trainer.drift.stattests.registry import Outcome, ScoreKind, StatTest, register
 
 EXACT_LIMIT = 10_000
+FINITE_N_LIMIT = 10_000
 
 
 def ks_statistic(samples: NumericSamples) -> float:
@@ -38,8 +42,12 @@ def _ks(samples: Samples) -> Outcome:
         )
     d = ks_statistic(samples)
     big, small = max(n, m), min(n, m)
-    effective_n = np.round(big * small / (big + small))
-    p_value = float(np.clip(stats.kstwo.sf(d, effective_n), 0.0, 1.0))
+    effective_n = big * small / (big + small)
+    if effective_n <= FINITE_N_LIMIT:
+        p = stats.kstwo.sf(d, np.round(effective_n))
+    else:
+        p = stats.kstwobign.sf(np.sqrt(effective_n) * d)
+    p_value = float(np.clip(p, 0.0, 1.0))
     return Outcome(statistic=d, score=p_value, p_value=p_value)
 
 
