@@ -103,6 +103,13 @@ def test_forced_ks_falls_back_on_categorical_columns() -> None:
     )
 
 
+def test_per_feature_stattest_overrides_the_pipeline_choice() -> None:
+    ref = pd.DataFrame({"x": RNG.normal(size=2000), "y": RNG.normal(size=2000)})
+    config = parse_config('{"stattest": "psi", "featureStattests": {"x": "ks", "y": "auto"}}')
+    report = check_drift(ref, ref.copy(), config)
+    assert [f.stattest for f in report.features] == ["ks", "wasserstein"]
+
+
 def test_ztest_on_many_values_is_undefined_not_wrong() -> None:
     ref = pd.DataFrame({"k": RNG.choice(list("abcd"), size=N)})
     result = _results(ref, ref.copy(), stattest="ztest")["k"]

@@ -2,6 +2,7 @@
 
     {"features": ["tenure", "contract"],      # default: every column both tables share
      "stattest": "auto",                       # or ks|chisquare|ztest|wasserstein|jensenshannon|psi
+     "featureStattests": {"tenure": "ks"},     # per-feature override of stattest
      "thresholds": {"wasserstein": 0.2},       # per-test overrides of the default thresholds
      "driftShare": 0.5,                        # dataset drifts when drifted/tested >= this
      "minSampleSize": 30,                      # fewer non-missing values: feature not tested
@@ -30,10 +31,14 @@ AUTO = "auto"
 class DriftConfig:
     features: tuple[str, ...] | None = None
     stattest: str = AUTO
+    feature_stattests: Mapping[str, str] = dataclasses.field(default_factory=dict)
     thresholds: Mapping[str, float] = dataclasses.field(default_factory=dict)
     drift_share: float = DEFAULT_DRIFT_SHARE
     min_sample_size: int = DEFAULT_MIN_SAMPLE_SIZE
     column_types: Mapping[str, Kind] = dataclasses.field(default_factory=dict)
+
+    def stattest_for(self, feature: str) -> str:
+        return self.feature_stattests.get(feature, self.stattest)
 
     def threshold_for(self, test: registry.StatTest) -> float:
         return self.thresholds.get(test.name, test.default_threshold)
@@ -42,6 +47,7 @@ class DriftConfig:
         return {
             "features": list(self.features) if self.features is not None else None,
             "stattest": self.stattest,
+            "featureStattests": dict(self.feature_stattests),
             "thresholds": dict(self.thresholds),
             "driftShare": self.drift_share,
             "minSampleSize": self.min_sample_size,
@@ -49,7 +55,15 @@ class DriftConfig:
         }
 
 
-_KEYS = {"features", "stattest", "thresholds", "driftShare", "minSampleSize", "columnTypes"}
+_KEYS = {
+    "features",
+    "stattest",
+    "featureStattests",
+    "thresholds",
+    "driftShare",
+    "minSampleSize",
+    "columnTypes",
+}
 
 
 def parse_config(text: str | None) -> DriftConfig:
@@ -79,6 +93,10 @@ def config_from_mapping(raw: Mapping[str, Any]) -> DriftConfig:
     if stattest != AUTO:
         stattest = _known_test(stattest)
 
+    feature_stattests: dict[str, str] = {}
+    for feature, name in (raw.get("featureStattests") or {}).items():
+        feature_stattests[str(feature)] = AUTO if name == AUTO else _known_test(name)
+
     thresholds: dict[str, float] = {}
     for name, value in (raw.get("thresholds") or {}).items():
         if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
@@ -102,6 +120,7 @@ def config_from_mapping(raw: Mapping[str, Any]) -> DriftConfig:
     return DriftConfig(
         features=tuple(features) if features is not None else None,
         stattest=stattest,
+        feature_stattests=feature_stattests,
         thresholds=thresholds,
         drift_share=float(share),
         min_sample_size=min_size,

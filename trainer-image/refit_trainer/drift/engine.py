@@ -165,7 +165,7 @@ def check_feature(
             note=f"{smallest} non-missing values < minSampleSize {config.min_sample_size}",
         )
 
-    test, note = _choose_test(samples, config)
+    test, note = _choose_test(samples, config.stattest_for(name))
     threshold = config.threshold_for(test)
     outcome = test.compute(samples)
     note = "; ".join(n for n in (note, outcome.note) if n) or None
@@ -203,10 +203,10 @@ def _prepare(kind: Kind, reference: pd.Series, current: pd.Series) -> tuple[Samp
     return samples, int(reference.isna().sum()), int(current.isna().sum())
 
 
-def _choose_test(samples: Samples, config: DriftConfig) -> tuple[registry.StatTest, str | None]:
-    if config.stattest == AUTO:
+def _choose_test(samples: Samples, name: str) -> tuple[registry.StatTest, str | None]:
+    if name == AUTO:
         return registry.get(selection.auto_stattest(samples)), None
-    test = registry.get(config.stattest)
+    test = registry.get(name)
     if samples.kind in test.kinds:
         return test, None
     # A pipeline-wide choice like "ks" cannot apply to a categorical column; use the
