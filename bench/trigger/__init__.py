@@ -1,0 +1,1 @@
+"""Trigger latency: a manual TrainingRun created → its training Job created."""

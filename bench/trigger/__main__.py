@@ -1,0 +1,5 @@
+import sys
+
+from bench.trigger.run import main
+
+sys.exit(main())
