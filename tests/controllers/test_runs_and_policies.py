@@ -126,3 +126,47 @@ def test_missing_secret_sets_ready_false_and_other_pipelines_keep_working(
         lambda: (c := refit.condition(refit.pipeline("broken"), "Ready")) and c["status"] == "True",
         timeout=120,
     )
+
+
+def test_global_cap_queues_training_jobs(
+    refit: Refit, cluster: Any, mlflow_server: str, namespace: str, tmp_path: Any
+) -> None:
+    operator = OperatorProcess(
+        cluster,
+        namespace,
+        mlflow_server,
+        tmp_path / "operator.log",
+        extra_env={"REFIT_MAX_CONCURRENT_JOBS": "1", "REFIT_REQUEUE_SECONDS": "2"},
+    ).start()
+    try:
+        quick = {
+            "image": "busybox",
+            "command": ["python", "-c", "import time; time.sleep(15)"],
+            "backoffLimit": 0,
+        }
+        refit.apply_pipeline(pipeline_body("capped", trainer=quick))
+        refit.create_run("capped-a", "capped")
+        refit.create_run("capped-b", "capped")
+        first = wait_for(
+            "one training Job", lambda: [j.metadata.name for j in refit.jobs()], timeout=120
+        )
+        assert len(first) == 1
+        waiting = "capped-b" if first[0].startswith("capped-a") else "capped-a"
+        cond = wait_for(
+            "the other run queued",
+            lambda: (
+                (c := refit.condition(refit.run(waiting), "Trained"))
+                and c["reason"] == "Queued"
+                and c
+            ),
+        )
+        assert "1 of 1" in cond["message"]
+        assert len([j for j in refit.jobs() if j.metadata.name.endswith("-train")]) == 1
+        # Once the first training finishes, the queued run gets the slot.
+        wait_for(
+            "second training Job",
+            lambda: len([j for j in refit.jobs() if j.metadata.name.endswith("-train")]) == 2,
+            timeout=180,
+        )
+    finally:
+        operator.stop()

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from refit.adapters.kube import Kube
 from refit.adapters.mlflow import Mlflow
 from refit.controllers.config import OperatorConfig
+from refit.core.fair_queue import Waiting, admit
 
 WakeKey = tuple[str, str, str]  # (kind, namespace, name)
 
@@ -48,6 +49,41 @@ class Context:
     wakeups: Wakeups = field(default_factory=Wakeups)
     _mlflow: dict[str, Mlflow] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _training: dict[str, str] = field(default_factory=dict)  # run → pipeline, Job running
+    _waiting: dict[str, Waiting] = field(default_factory=dict)
+
+    def admit_training(self, run: str, pipeline: str, since: datetime) -> bool:
+        """Whether `run` may create its training Job now under the global cap (fair by pipeline)."""
+        cap = self.config.max_concurrent_jobs
+        with self._lock:
+            if cap <= 0 or run in self._training:
+                self._training[run] = pipeline
+                return True
+            self._waiting[run] = Waiting(run, pipeline, since)
+            running: dict[str, int] = {}
+            for owner in self._training.values():
+                running[owner] = running.get(owner, 0) + 1
+            if run not in admit(list(self._waiting.values()), running, cap):
+                return False
+            del self._waiting[run]
+            self._training[run] = pipeline
+            return True
+
+    def training_started(self, run: str, pipeline: str) -> None:
+        """A run found training (e.g. after a restart) holds a slot."""
+        with self._lock:
+            self._waiting.pop(run, None)
+            self._training[run] = pipeline
+
+    def training_done(self, run: str) -> None:
+        with self._lock:
+            self._training.pop(run, None)
+            self._waiting.pop(run, None)
+
+    def training_slots(self) -> tuple[int, int]:
+        """(running, waiting) training Jobs, for messages and metrics."""
+        with self._lock:
+            return len(self._training), len(self._waiting)
 
     def mlflow(self, tracking_uri: str | None) -> Mlflow:
         """A client per tracking URI (pipelines may use different servers)."""

@@ -13,11 +13,13 @@ from refit.adapters.kube_jobs import KubeJobBackend
 from refit.adapters.mlflow import MlflowUnavailable
 from refit.adapters.run_driver import RunDriver
 from refit.api.base import API_VERSION
+from refit.api.conditions import TRAINED, Reason
 from refit.api.enums import RunPhase
 from refit.api.manifests import problems_from_validation_error
 from refit.api.pipeline import TrainingPipeline
 from refit.api.run import TrainingRun, TrainingRunStatus
 from refit.controllers.context import Context
+from refit.core.conditions import is_true, set_condition
 from refit.core.job_spec import JobRequest, Step, run_job_request
 from refit.core.run_snapshot import SNAPSHOT_FIELDS
 from refit.core.run_state import RunIdentity
@@ -124,6 +126,15 @@ def reconcile_run(ctx: Context, body: dict[str, Any]) -> float | None:
         jobs=KubeJobBackend(ctx.kube, namespace, name, _job_request_factory(run, tracking_uri)),
         clock=ctx.clock,
     )
+    run_key, pipeline_key = f"{namespace}/{name}", f"{namespace}/{spec.pipeline_ref.name}"
+    trained = is_true(before.conditions, TRAINED)
+    if before.training_job is None and not trained:
+        since = run.metadata.creation_timestamp or ctx.clock()
+        if not ctx.admit_training(run_key, pipeline_key, since):
+            _wait_for_slot(ctx, body, before)
+            return ctx.config.requeue_seconds
+    elif not trained:
+        ctx.training_started(run_key, pipeline_key)
     approved = (meta.get("annotations") or {}).get(APPROVAL_ANNOTATION, "").lower() == "true"
     try:
         result = driver.drive(
@@ -139,8 +150,27 @@ def reconcile_run(ctx: Context, body: dict[str, Any]) -> float | None:
     new_status = result.status.wire()
     if new_status != (body.get("status") or {}):
         ctx.kube.patch_status(RUNS, namespace, name, new_status)
+    if is_true(result.status.conditions, TRAINED) or result.status.phase.terminal:
+        ctx.training_done(run_key)
+    metrics.ACTIVE_JOBS.set(ctx.training_slots()[0])
     _record_metrics(namespace, run, before, result.status)
     return None if result.status.phase.terminal else ctx.config.requeue_seconds
+
+
+def _wait_for_slot(ctx: Context, body: dict[str, Any], before: TrainingRunStatus) -> None:
+    """Pending, with the reason in the Trained condition: the global cap is reached."""
+    running, waiting = ctx.training_slots()
+    message = (
+        f"waiting for a training slot: {running} of {ctx.config.max_concurrent_jobs} "
+        f"(REFIT_MAX_CONCURRENT_JOBS) in use, {waiting} run(s) waiting"
+    )
+    conditions = set_condition(
+        before.conditions, TRAINED, None, Reason.QUEUED, message, now=ctx.clock()
+    )
+    if conditions != before.conditions:
+        status = before.model_copy(update={"conditions": conditions})
+        meta = body["metadata"]
+        ctx.kube.patch_status(RUNS, meta["namespace"], meta["name"], status.wire())
 
 
 def _record_metrics(
