@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,11 @@ from jobs import CDNOW, REPO, TELCO, Finished, Job, contract_env, run_jobs
 from refit_trainer.recipes.daily_sales import HOLDOUT_DAYS
 
 CUTOFF = "1998-03-01T00:00:00Z"
-EXPERIMENT = "trainer-tests"
-CHURN_MODEL = "telco-churn"
-SALES_MODEL = "daily-sales-unregistered"
+# The MLflow server is shared by the session: names unique to this module's run.
+_SUFFIX = uuid.uuid4().hex[:8]
+EXPERIMENT = f"trainer-tests-{_SUFFIX}"
+CHURN_MODEL = f"telco-churn-{_SUFFIX}"
+SALES_MODEL = f"daily-sales-unregistered-{_SUFFIX}"
 
 
 def _run(client: mlflow.MlflowClient, experiment_id: str, name: str) -> str:
@@ -90,13 +93,7 @@ def world(mlflow_server: str, tmp_path_factory: pytest.TempPathFactory) -> dict[
         assert job.returncode == 0, job.stderr[-3000:]
 
     # The operator's part: the custom model is the deployed champion of the churn pipeline.
-    version = (
-        mlflow.register_model(
-            f"runs:/{runs['custom']}/model", CHURN_MODEL, tracking_uri=mlflow_server
-        )
-        if _supports_tracking_uri_kw()
-        else _register(mlflow_server, runs["custom"])
-    )
+    version = _register(mlflow_server, runs["custom"])
     client.set_registered_model_alias(CHURN_MODEL, "champion", version.version)
 
     second = run_jobs(
@@ -128,10 +125,6 @@ def world(mlflow_server: str, tmp_path_factory: pytest.TempPathFactory) -> dict[
         "reference": reference,
         "current": current,
     }
-
-
-def _supports_tracking_uri_kw() -> bool:
-    return False
 
 
 def _register(uri: str, run_id: str) -> Any:
@@ -192,6 +185,7 @@ def test_evaluate_logs_candidate_and_champion_metrics(world: dict[str, Any]) -> 
         assert f"candidate_{name}" in metrics and f"champion_{name}" in metrics
     assert tags["refit.champion_version"] == world["champion_version"]
     assert params["refit.champion_version"] == world["champion_version"]
+    assert tags["refit.champion_run_id"] == world["runs"]["custom"]
     # Same validation rows as training: the candidate scores what it scored when trained.
     assert metrics["candidate_roc_auc"] == pytest.approx(metrics["roc_auc"], rel=1e-9)
     # The champion is the 2-feature example model; the full pipeline beats it.

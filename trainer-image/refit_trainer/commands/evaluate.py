@@ -97,7 +97,8 @@ def _score(model: Any, validation: ValidationSet, task: str) -> dict[str, float]
     return task_metrics(task, validation.target, predictions)
 
 
-def _champion_version(client: Any, ctx: JobContext) -> str | None:
+def _champion(client: Any, ctx: JobContext) -> tuple[str, str | None] | None:
+    """(version, run id) behind the champion alias, or None when there is no champion."""
     from mlflow.exceptions import MlflowException
 
     if not ctx.model_name:
@@ -111,7 +112,7 @@ def _champion_version(client: Any, ctx: JobContext) -> str | None:
             if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
                 return None
             raise
-    return str(version.version)
+    return str(version.version), (str(version.run_id) if version.run_id else None)
 
 
 def run(args: argparse.Namespace, ctx: JobContext, session: Session) -> int:
@@ -150,8 +151,11 @@ def run(args: argparse.Namespace, ctx: JobContext, session: Session) -> int:
     metrics = {f"candidate_{k}": v for k, v in candidate_metrics.items()}
     result_tags: dict[str, str] = {**validation.tags, "refit.evaluation.task": task}
 
-    version = _champion_version(client, ctx)
+    champion_info = _champion(client, ctx)
+    version = champion_info[0] if champion_info else None
     result_tags["refit.champion_version"] = version or NO_CHAMPION
+    if champion_info and champion_info[1]:
+        result_tags["refit.champion_run_id"] = champion_info[1]
     if version is not None:
         try:
             champion = mlflow.pyfunc.load_model(f"models:/{ctx.model_name}/{version}")
