@@ -1,4 +1,7 @@
-"""One warm refit-trainer worker for the whole package: starting one costs seconds of imports."""
+"""Warm refit-trainer workers for the whole package: starting one costs seconds of imports.
+
+Two, as `refit demo` uses them: a prefetching replay trains and evaluates at the same time.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from refit.local.executors import REFIT_TRAINER_PRELOAD, WarmExecutor
 
 @pytest.fixture(scope="package")
 def warm() -> Iterator[WarmExecutor]:
-    executor = WarmExecutor(REFIT_TRAINER_PRELOAD)
+    executor = WarmExecutor(REFIT_TRAINER_PRELOAD, workers=2)
     executor.warm_up()
     yield executor
     executor.close()

@@ -165,11 +165,12 @@ def test_warm_worker_runs_the_console_script_with_each_jobs_own_env(
     handle = warm.start(["refit-trainer", "drift"], bare, tmp_path / "b.log", tmp_path)
     assert handle.wait(120) == 2
     assert "REFIT_REFERENCE_DATA" in (tmp_path / "b.termination-log").read_text()
-    pid = warm.worker.process.pid if warm.worker.process else None
+    worker = warm.workers[0]
+    pid = worker.process.pid if worker.process else None
 
     # A command that is not a console script runs as a fresh process instead.
     handle = warm.start(
         [sys.executable, "-c", "import sys; sys.exit(7)"], bare, tmp_path / "c.log", tmp_path
     )
     assert handle.wait(60) == 7
-    assert warm.worker.process is not None and warm.worker.process.pid == pid
+    assert worker.process is not None and worker.process.pid == pid

@@ -61,7 +61,9 @@ def executor_for(warm: bool, store: LocalStore) -> Iterator[Executor]:
     executor: Executor
     if warm:
         store.prepare()
-        warm_executor = WarmExecutor(REFIT_TRAINER_PRELOAD, log_path=store.root / "warm-worker.log")
+        warm_executor = WarmExecutor(
+            REFIT_TRAINER_PRELOAD, log_path=store.root / "warm-worker.log", workers=2
+        )
         warm_executor.warm_up()  # imports in parallel with this process's set-up
         executor = warm_executor
     else:
@@ -205,7 +207,7 @@ def _replay(console: Console, runner: LocalRunner, start: datetime, end: datetim
             progress.update(task, description=progress_label(run.metadata.name or "", status))
 
         runner.on_status = on_status
-        for outcome in runner.replay(start, end):
+        for outcome in runner.replay(start, end, prefetch=True):
             status = outcome.status
             if status.phase is RunPhase.FAILED:
                 why = status.failure_reason or ""

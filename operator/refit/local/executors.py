@@ -6,7 +6,7 @@ starting Python, pandas, scikit-learn and MLflow costs seconds per process, more
 training itself. It keeps one worker process alive with those modules imported, and runs a
 command whose executable is a Python console script (e.g. `refit-trainer`) by calling that
 script's entry point inside the worker, with the same argv, environment (replaced wholesale for
-each Job), working directory, log file and exit code. Anything else, or a second Job while the
+each Job), working directory, log file and exit code. Anything else, or a Job while every
 worker is busy, falls back to a fresh process. What a warm worker does not isolate: module-level
 state of the trainer survives between Jobs (imports, caches), which is why the operator never does
 this and `refit run` only does it with `--warm`.
@@ -216,37 +216,45 @@ class _WarmHandle:
 
 
 class WarmExecutor:
-    """Console-script commands run in one warm worker process; see the module docstring."""
+    """Console-script commands run in warm worker processes; see the module docstring.
+
+    `workers` processes (default 1) serve one Job each at a time; a Job that finds them all
+    busy runs as a fresh process.
+    """
 
     def __init__(
         self,
         preload: Sequence[str] = (),
         fallback: Executor | None = None,
         log_path: Path | None = None,
+        workers: int = 1,
     ) -> None:
-        self.worker = _Worker(preload, log_path)
+        self.workers = [_Worker(preload, log_path) for _ in range(max(1, workers))]
         self.fallback = fallback or ProcessExecutor()
 
     def warm_up(self, tracking_uri: str | None = None) -> None:
-        """Start the worker now (it imports while the caller does other work); with a tracking
-        URI it also opens that store once, so the first Job does not pay for it."""
-        conn = self.worker.ensure()
-        if tracking_uri and not self.worker.busy:
-            conn.send(("warm", tracking_uri))
+        """Start the workers now (they import while the caller does other work); with a
+        tracking URI they also open that store once, so the first Jobs do not pay for it."""
+        for worker in self.workers:
+            conn = worker.ensure()
+            if tracking_uri and not worker.busy:
+                conn.send(("warm", tracking_uri))
 
     def start(
         self, argv: Sequence[str], env: Mapping[str, str], log_path: Path, cwd: Path
     ) -> JobHandle:
         target = console_script(argv[0]) if argv else None
-        if target is None or self.worker.busy:
+        idle = next((w for w in self.workers if not w.busy), None)
+        if target is None or idle is None:
             return self.fallback.start(argv, env, log_path, cwd)
-        conn = self.worker.ensure()
+        conn = idle.ensure()
         conn.send(("run", target, list(argv), dict(env), str(log_path), str(cwd)))
-        self.worker.busy = True
-        return _WarmHandle(self.worker, log_path)
+        idle.busy = True
+        return _WarmHandle(idle, log_path)
 
     def close(self) -> None:
-        self.worker.stop()
+        for worker in self.workers:
+            worker.stop()
         self.fallback.close()
 
 

@@ -125,6 +125,17 @@ class RunOutcome:
 
 
 @dataclass
+class _ActiveRun:
+    """A run being driven: the object, its driver and Jobs, and its status so far."""
+
+    run: TrainingRun
+    driver: RunDriver
+    backend: LocalJobBackend
+    outcome: RunOutcome
+    status: TrainingRunStatus | None = None
+
+
+@dataclass
 class DriftOutcome:
     """One drift check: the report, the core's verdict, and the Drift run it led to, if any."""
 
@@ -189,6 +200,12 @@ class LocalRunner:
     def run(self, trigger: TriggerType, scheduled_time: datetime | None, reason: str) -> RunOutcome:
         """Create the run that `trigger` at `scheduled_time` (or now) would create, and drive it
         until it is Promoted, Rejected or Failed (or awaits an approval that was not given)."""
+        return self._complete(self._begin(trigger, scheduled_time, reason))
+
+    def _begin(
+        self, trigger: TriggerType, scheduled_time: datetime | None, reason: str
+    ) -> _ActiveRun:
+        """Create the run and drive its first pass (its MLflow run and training Job)."""
         now = self.clock()
         name = run_name(self.name, scheduled_time or now, trigger)
         run = snapshot_run(self.pipeline, name, trigger, scheduled_time, reason)
@@ -198,14 +215,12 @@ class LocalRunner:
         run.metadata.uid = str(uuid.uuid4())
         run.metadata.creation_timestamp = now
         self._experiment(run)
-
-        logs = self.store.logs(self.namespace, name)
         backend = LocalJobBackend(
             lambda job, step, mlflow_run_id: run_job_request(
                 run, job, step, mlflow_run_id, self.tracking_uri
             ),
             self.executor,
-            logs,
+            self.store.logs(self.namespace, name),
             on_start=self.on_job,
         )
         driver = RunDriver(
@@ -215,33 +230,52 @@ class LocalRunner:
             jobs=backend,
             clock=self.clock,
         )
-        outcome = RunOutcome(run)
-        status: TrainingRunStatus | None = None
+        active = _ActiveRun(run, driver, backend, RunOutcome(run))
+        try:
+            self._pass(active)
+        except BaseException:
+            backend.close()
+            raise
+        return active
+
+    def _pass(self, active: _ActiveRun) -> bool:
+        """One drive of the state machine; whether it did or changed anything."""
+        result = active.driver.drive(active.status, approved=self.approve)
+        progressed = bool(result.performed) or result.status != active.status
+        active.status = active.run.status = result.status
+        active.outcome.events += result.events
+        if self.on_status is not None:
+            self.on_status(active.run, result.status)
+        return progressed
+
+    def _complete(
+        self, active: _ActiveRun, on_evaluating: Callable[[], None] | None = None
+    ) -> RunOutcome:
+        """Drive the run to its end: pass, wait for the running Job, pass again."""
+        name = active.run.metadata.name
+        progressed = True
         try:
             for _ in range(MAX_PASSES):
-                result = driver.drive(status, approved=self.approve)
-                progressed = bool(result.performed) or result.status != status
-                status = result.status
-                run.status = status
-                outcome.events += result.events
-                if self.on_status is not None:
-                    self.on_status(run, status)
+                status = active.status
+                assert status is not None
                 if status.phase.terminal or status.phase is RunPhase.AWAITING_APPROVAL:
                     break
-                if backend.wait():
-                    continue  # a Job finished: the next pass observes it
-                if not progressed:
+                if on_evaluating is not None and status.phase is RunPhase.EVALUATING:
+                    on_evaluating()
+                    on_evaluating = None
+                if not active.backend.wait() and not progressed:
                     raise LocalRunError(
                         f"run {name} is stuck in phase {status.phase.value}: "
                         "the state machine requested nothing and no Job is running"
                     )
+                progressed = self._pass(active)
             else:
                 raise LocalRunError(f"run {name} did not finish within {MAX_PASSES} passes")
         finally:
-            backend.close()
-        outcome.logs = {job.name: job.log for job in backend.jobs.values()}
-        self._save(run)
-        return outcome
+            active.backend.close()
+        active.outcome.logs = {job.name: job.log for job in active.backend.jobs.values()}
+        self._save(active.run)
+        return active.outcome
 
     def ticks(self, start: datetime, end: datetime) -> list[datetime]:
         """The pipeline's schedule ticks t with start < t ≤ end (core.schedule, `H` included)."""
@@ -259,15 +293,41 @@ class LocalRunner:
             )
         return ticks
 
-    def replay(self, start: datetime, end: datetime) -> Iterator[RunOutcome]:
+    def replay(
+        self, start: datetime, end: datetime, *, prefetch: bool = False
+    ) -> Iterator[RunOutcome]:
         """One Schedule run per tick of (start, end], in order, each with REFIT_SCHEDULED_TIME
-        at its tick: the data cutoff of that day."""
+        at its tick: the data cutoff of that day.
+
+        With `prefetch`, the next tick's run is created and its training Job started while the
+        current run evaluates (give the executor two workers). Its evaluation still waits until
+        the current run is decided, so every candidate is gated against the champion it would
+        have met one week later: the decisions are those of the sequential replay, only sooner.
+        """
         if self.pipeline.spec.suspend:
             raise LocalRunError(f"pipeline {self.name} is suspended (spec.suspend): no ticks run")
-        for tick in self.ticks(start, end):
-            yield self.run(
+        ticks = self.ticks(start, end)
+        upcoming: _ActiveRun | None = None
+
+        def begin(tick: datetime) -> _ActiveRun:
+            return self._begin(
                 TriggerType.SCHEDULE, tick, f"replay of the tick at {tick:%Y-%m-%dT%H:%M:%SZ}"
             )
+
+        try:
+            for index, tick in enumerate(ticks):
+                active = upcoming or begin(tick)
+                upcoming = None
+
+                def start_next(index: int = index) -> None:
+                    nonlocal upcoming
+                    if prefetch and index + 1 < len(ticks):
+                        upcoming = begin(ticks[index + 1])
+
+                yield self._complete(active, on_evaluating=start_next)
+        finally:
+            if upcoming is not None:
+                upcoming.backend.close()
 
     # -- drift -------------------------------------------------------------------------------
 

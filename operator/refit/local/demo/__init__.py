@@ -6,8 +6,9 @@
 2. Churn with drift: a first model, a new batch of customers, the real drift-check Job, the
    core's drift verdict, the Drift run and its gate decision; `churn-drift.png`.
 
-All trainer steps run in one warm worker process (`executors.WarmExecutor`): ~140 train and
-evaluate steps as fresh processes would spend most of the time importing. The MLflow store is
+All trainer steps run in two warm worker processes (`executors.WarmExecutor`): ~140 train and
+evaluate steps as fresh processes would spend most of the time importing. The replay prefetches:
+next week's training runs while this week's candidate is evaluated and decided. The MLflow store is
 `.refit/mlflow.db`; the demo's registered models are reset at the start so that the replay
 begins, as history did, without a champion.
 """
@@ -104,7 +105,10 @@ def run_demo(
     out.mkdir(parents=True, exist_ok=True)
     owned = executor is None
     if executor is None:
-        executor = WarmExecutor(REFIT_TRAINER_PRELOAD, log_path=store.root / "warm-worker.log")
+        # Two workers: one trains next week's candidate while the other evaluates this week's.
+        executor = WarmExecutor(
+            REFIT_TRAINER_PRELOAD, log_path=store.root / "warm-worker.log", workers=2
+        )
         executor.warm_up()  # the worker imports the trainer while this process sets up
     try:
         sales = daily_sales.pipeline(data)
