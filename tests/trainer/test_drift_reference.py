@@ -145,3 +145,13 @@ def test_ks_large_samples_use_the_kolmogorov_limit_within_one_percent() -> None:
     d = stats.ks_2samp(a, b).statistic
     assert outcome.statistic == pytest.approx(d, rel=RTOL)
     assert outcome.p_value == pytest.approx(stats.kstwo.sf(d, 20_000), rel=0.01)
+
+
+@pytest.mark.parametrize(("n", "m"), [(1, 1), (1, 5), (3, 7), (10, 10), (999, 1000), (4096, 6144)])
+def test_wasserstein_quantile_merge_equals_scipy_for_any_sizes(n: int, m: int) -> None:
+    from refit_trainer.drift.stattests.wasserstein import quantile_area
+
+    rng = np.random.default_rng(n * 7919 + m)
+    a = np.sort(np.round(rng.normal(size=n), 1))  # rounded: many ties across the samples
+    b = np.sort(np.round(rng.normal(0.3, 1.0, size=m), 1))
+    assert quantile_area(a, b) == pytest.approx(stats.wasserstein_distance(a, b), rel=RTOL)

@@ -192,6 +192,12 @@ def _distinct(sorted_values: np.ndarray) -> int:
     return int(np.count_nonzero(sorted_values[1:] != sorted_values[:-1])) + 1
 
 
+def _distinct_sorted(sorted_values: np.ndarray) -> int:
+    if sorted_values.size == 0:
+        return 0
+    return int(np.count_nonzero(sorted_values[1:] != sorted_values[:-1])) + 1
+
+
 def _runs(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct values of a sorted array and how often each occurs."""
     if sorted_values.size == 0:
