@@ -38,6 +38,7 @@ from operator_harness import OperatorProcess, wait_for
 
 DEFAULT_STATE_DIR = Path(tempfile.gettempdir()) / "bench-cluster"
 OPERATOR_FLOW_SCHEMA = "service-accounts"
+GROUP, VERSION = "refit.dev", "v1alpha1"
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)")
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
@@ -76,6 +77,23 @@ class Env:
         return name
 
     def delete_namespace(self, name: str) -> None:
+        """Delete a benchmark namespace once its operator is stopped: Refit objects still
+        carrying the operator's finalizer get it removed, or the namespace would stay
+        Terminating (and its controller would keep retrying, polluting request counts)."""
+        custom = client.CustomObjectsApi(self.api)
+        for plural in ("trainingruns", "trainingpipelines"):
+            with contextlib.suppress(client.ApiException):
+                items = custom.list_namespaced_custom_object(GROUP, VERSION, name, plural)
+                for item in items["items"]:
+                    if item["metadata"].get("finalizers"):
+                        custom.patch_namespaced_custom_object(
+                            GROUP,
+                            VERSION,
+                            name,
+                            plural,
+                            item["metadata"]["name"],
+                            {"metadata": {"finalizers": None}},
+                        )
         with contextlib.suppress(client.ApiException):
             client.CoreV1Api(self.api).delete_namespace(name, propagation_policy="Background")
 

@@ -1,0 +1,1 @@
+"""Schedule accuracy and cost: N pipelines on `* * * * *` beside N CronJobs."""

@@ -1,0 +1,5 @@
+import sys
+
+from bench.schedule.run import main
+
+sys.exit(main())
