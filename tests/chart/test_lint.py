@@ -35,7 +35,7 @@ def test_helm_lint_strict(values: dict[str, object]) -> None:
     ("values", "complaint"),
     [
         ({"replicasCount": 1}, "replicasCount"),  # a typo is an error, not ignored
-        ({"replicaCount": 2}, "replicaCount"),  # kopf pauses peers of equal priority
+        ({"replicaCount": 4}, "replicaCount"),  # standbys beyond 2 buy nothing
         ({"watchNamespaces": ["Team_A"]}, "watchNamespaces"),
         ({"operator": {"logFormat": "xml"}}, "logFormat"),
         ({"image": {"digest": "latest"}}, "digest"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -19,6 +20,8 @@ class OperatorConfig:
     health_port: int = 8080
     peering: str | None = "refit"
     """kopf peering object; only the highest-priority live replica is active. None: standalone."""
+    priority: int = 0
+    """kopf peering priority; REFIT_PRIORITY, else random per process so replicas differ."""
     log_format: str = "text"
     requeue_seconds: float = 30.0
     """How long a run or pipeline waits before re-checking after a transient error."""
@@ -41,5 +44,6 @@ class OperatorConfig:
             health_port=int(env.get("REFIT_HEALTH_PORT", "8080")),
             peering=None if peering in {"", "none", "standalone"} else peering,
             log_format=env.get("REFIT_LOG_FORMAT", "text"),
+            priority=int(env.get("REFIT_PRIORITY") or secrets.randbelow(1_000_000) + 1),
             requeue_seconds=float(env.get("REFIT_REQUEUE_SECONDS", "30")),
         )

@@ -67,6 +67,9 @@ def run_operator(config: OperatorConfig, kubeconfig: str | None = None) -> None:
         namespaces=list(config.namespaces),
         standalone=config.peering is None,
         peering_name=config.peering,
+        # kopf pauses every replica when peers share a priority; distinct priorities make the
+        # highest live replica the only active one and the others hot standbys.
+        priority=config.priority,
         liveness_endpoint=f"http://0.0.0.0:{config.health_port}/healthz"
         if config.health_port
         else None,
