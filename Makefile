@@ -29,8 +29,8 @@ crds: setup ## regenerate crds/ (and the chart's copy) from the pydantic models
 	charts/sync-crds.sh
 
 verify: setup ## lint, format check, types, layer contracts, generated files up to date
-	$(VENV)/bin/ruff check operator trainer-image tests bench
-	$(VENV)/bin/ruff format --check operator trainer-image tests bench
+	$(VENV)/bin/ruff check operator trainer-image tests bench examples
+	$(VENV)/bin/ruff format --check operator trainer-image tests bench examples
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/refit crd --check crds
