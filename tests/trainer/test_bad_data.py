@@ -13,10 +13,11 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
-from jobs import CDNOW, TELCO
 
 from refit_trainer.__main__ import main
 from refit_trainer.errors import EXIT_BAD_DATA, EXIT_MLFLOW, EXIT_USAGE
+
+from .jobs import CDNOW, TELCO
 
 
 @pytest.fixture

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from telco_splits import SPLITS, load_telco, split
 
 from refit_trainer.drift.config import DriftConfig
 from refit_trainer.drift.engine import TESTED, check_drift
+
+from .telco_splits import SPLITS, load_telco, split
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -7,13 +7,14 @@ import pandas as pd
 import pytest
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
-from telco_splits import load_telco, split
 
 from refit_trainer.drift.kinds import Kind, infer_kind
 from refit_trainer.drift.samples import CategoricalSamples, NumericSamples
 from refit_trainer.drift.stattests import get
 from refit_trainer.drift.stattests.ks import ks_statistic
 from refit_trainer.drift.stattests.wasserstein import wasserstein_distance
+
+from .telco_splits import load_telco, split
 
 RTOL = 1e-9
 NUMERICAL = ["tenure", "monthly_charges", "total_charges"]

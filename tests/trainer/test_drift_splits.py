@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from telco_splits import load_telco, split
 
 from refit_trainer.drift.config import DriftConfig
 from refit_trainer.drift.engine import check_drift
+
+from .telco_splits import load_telco, split
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,10 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from jobs import CDNOW, REPO, TELCO, Finished, Job, contract_env, run_jobs
 
 from refit_trainer.recipes.daily_sales import HOLDOUT_DAYS
+
+from .jobs import CDNOW, REPO, TELCO, Finished, Job, contract_env, run_jobs
 
 CUTOFF = "1998-03-01T00:00:00Z"
 # The MLflow server is shared by the session: names unique to this module's run.

@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 import pytest
-from jobs import CDNOW, TELCO
 
 from refit_trainer.data_io import Table, read_table
 from refit_trainer.errors import BadDataError
 from refit_trainer.recipes import TrainInputs, get_recipe
 from refit_trainer.recipes.daily_sales import FEATURES, daily_revenue, features
+
+from .jobs import CDNOW, TELCO
 
 CUTOFF = datetime(1997, 10, 1, tzinfo=UTC)
 
