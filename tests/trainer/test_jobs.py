@@ -71,7 +71,11 @@ def world(mlflow_server: str, tmp_path_factory: pytest.TempPathFactory) -> dict[
                 ["train", "--recipe", "daily-sales"],
                 env("sales", REFIT_TRAIN_DATA=str(CDNOW), REFIT_SCHEDULED_TIME=CUTOFF),
             ),
-            Job(["train", "--recipe", "churn"], env("churn", REFIT_TRAIN_DATA=str(TELCO))),
+            # A non-default seed: evaluate must rebuild the same seeded split.
+            Job(
+                ["train", "--recipe", "churn", "--seed", "3"],
+                env("churn", REFIT_TRAIN_DATA=str(TELCO)),
+            ),
             Job(
                 [],
                 env("custom", REFIT_TRAIN_DATA=str(TELCO)),
@@ -187,7 +191,8 @@ def test_evaluate_logs_candidate_and_champion_metrics(world: dict[str, Any]) -> 
     assert tags["refit.champion_version"] == world["champion_version"]
     assert params["refit.champion_version"] == world["champion_version"]
     assert tags["refit.champion_run_id"] == world["runs"]["custom"]
-    # Same validation rows as training: the candidate scores what it scored when trained.
+    # Same validation rows as training (same seeded split): the candidate scores what it
+    # scored when trained.
     assert metrics["candidate_roc_auc"] == pytest.approx(metrics["roc_auc"], rel=1e-9)
     # The champion is the 2-feature example model; the full pipeline beats it.
     assert metrics["candidate_roc_auc"] > metrics["champion_roc_auc"] > 0.6

@@ -75,7 +75,7 @@ def generic_validation(task: str, uri: str, target: str | None) -> ValidationSet
     )
 
 
-def _validation(ctx: JobContext, tags: dict[str, str], task: str) -> ValidationSet:
+def _validation(ctx: JobContext, tags: dict[str, str], task: str, seed: int) -> ValidationSet:
     recipe_name = tags.get("refit.recipe")
     if recipe_name in builtin_names():
         recipe = get_recipe(recipe_name)
@@ -83,7 +83,8 @@ def _validation(ctx: JobContext, tags: dict[str, str], task: str) -> ValidationS
             raise UsageError("set REFIT_VALIDATION_DATA or REFIT_TRAIN_DATA for evaluation")
         train = read_table(ctx.train_data) if ctx.train_data else None
         validation = read_table(ctx.validation_data) if ctx.validation_data else None
-        inputs = TrainInputs(train or validation, validation, ctx.scheduled_time, 0)  # type: ignore[arg-type]
+        # The train step's seed: a seeded split must hold out the rows training held out.
+        inputs = TrainInputs(train or validation, validation, ctx.scheduled_time, seed)  # type: ignore[arg-type]
         result = recipe.validation_set(inputs)
         lineage = (validation or train).lineage("refit.data.validation")  # type: ignore[union-attr]
         return ValidationSet(result.features, result.target, {**lineage, **result.tags})
@@ -123,14 +124,18 @@ def run(args: argparse.Namespace, ctx: JobContext, session: Session) -> int:
     run_id = open_run(client, ctx, kind="evaluate")
     session.run_id = run_id
     with mlflow_errors("read the run"):
-        tags = dict(client.get_run(run_id).data.tags)
+        run_data = client.get_run(run_id).data
+    tags, params = dict(run_data.tags), dict(run_data.params)
     task = tags.get("refit.task", "")
     if task not in TASKS:
         raise UsageError(
             f"run {run_id} has no valid refit.task tag ({task or 'missing'}); "
             f"the train step must set it to one of {', '.join(TASKS)}"
         )
-    validation = _validation(ctx, tags, task)
+    # Built-in recipes log their seed; a custom trainer's "seed" param means nothing here.
+    raw_seed = params.get("seed", "0")
+    seed = int(raw_seed) if raw_seed.lstrip("-").isdigit() else 0
+    validation = _validation(ctx, tags, task, seed)
 
     import mlflow.pyfunc
 
