@@ -155,7 +155,8 @@ class DriftOutcome:
 
 
 class LocalRunner:
-    """Runs one pipeline's runs, one at a time, with the given executor and MLflow."""
+    """Runs one pipeline's runs one after another (a prefetching replay starts the next
+    run's training early), with the given executor and MLflow."""
 
     def __init__(
         self,
@@ -380,7 +381,7 @@ class LocalRunner:
             backend.close()
         report: dict[str, Any] | None = None
         if seen.state is JobState.SUCCEEDED:
-            report = self._report(record.run_id)
+            report = self._report(record.run_id, logs)
             result = result_from_report(report)
         else:
             why = ": ".join(p for p in (seen.reason, seen.message) if p)
@@ -405,8 +406,11 @@ class LocalRunner:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _report(self, mlflow_run_id: str) -> dict[str, Any]:
-        path = self.mlflow.client.download_artifacts(mlflow_run_id, DRIFT_REPORT_ARTIFACT)
+    def _report(self, mlflow_run_id: str, folder: Path) -> dict[str, Any]:
+        """The drift-check Job's report, read back from MLflow as the operator reads it."""
+        path = self.mlflow.client.download_artifacts(
+            mlflow_run_id, DRIFT_REPORT_ARTIFACT, dst_path=str(folder)
+        )
         with open(path, encoding="utf-8") as handle:
             report: dict[str, Any] = json.load(handle)
         return report
