@@ -76,12 +76,16 @@ class NumericSamples(Samples):
     def _current_runs(self) -> tuple[np.ndarray, np.ndarray]:
         return _runs(self.current)
 
+    @cached_property
+    def _distinct_counts(self) -> tuple[int, int]:
+        return _distinct(self.reference), _distinct(self.current)
+
     def reference_distinct_count(self) -> int:
-        return int(self._reference_runs[0].size)
+        return self._distinct_counts[0]
 
     def distinct_count(self, cap: int) -> int:
         # Counting value changes is one pass; the runs themselves are only built when few.
-        ref_distinct, cur_distinct = _distinct(self.reference), _distinct(self.current)
+        ref_distinct, cur_distinct = self._distinct_counts
         if ref_distinct > cap or cur_distinct > cap:
             return max(ref_distinct, cur_distinct)
         ref_keys, cur_keys = self._reference_runs[0], self._current_runs[0]
@@ -187,12 +191,6 @@ class CategoricalSamples(Samples):
 
 def _distinct(sorted_values: np.ndarray) -> int:
     """How many distinct values a sorted array holds."""
-    if sorted_values.size == 0:
-        return 0
-    return int(np.count_nonzero(sorted_values[1:] != sorted_values[:-1])) + 1
-
-
-def _distinct_sorted(sorted_values: np.ndarray) -> int:
     if sorted_values.size == 0:
         return 0
     return int(np.count_nonzero(sorted_values[1:] != sorted_values[:-1])) + 1
