@@ -12,17 +12,27 @@ help: ## list targets
 $(STAMP): requirements/dev.lock pyproject.toml trainer-image/pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
-	$(VENV)/bin/uv pip install -q --python $(PY) -r requirements/dev.lock
+	$(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) -r requirements/dev.lock
 	$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e . -e trainer-image
 	touch $(STAMP)
 
 setup: $(STAMP) ## create .venv with the project and its dev tools (pinned by requirements/dev.lock)
+
+TORCH_STAMP := $(VENV)/.torch-installed
+$(TORCH_STAMP): $(STAMP) requirements/torch.lock
+	$(VENV)/bin/uv pip install -q --compile-bytecode --python $(PY) -r requirements/torch.lock
+	touch $(TORCH_STAMP)
+
+# PyPI's torch wheel brings the CUDA libraries (about 5 GB): only the recommender's tests need
+# it, so it is a separate step (CI runs it; uv's cache makes the second install take seconds).
+setup-torch: $(TORCH_STAMP) ## add PyTorch (refit-trainer[torch], pinned by requirements/torch.lock)
 
 lock: ## re-pin requirements/dev.lock, the operator image's operator.lock and checkov.lock
 	$(VENV)/bin/uv pip compile pyproject.toml trainer-image/pyproject.toml --extra dev --python-version 3.11 -q -o requirements/dev.lock
 	# The image's runtime lock: runtime deps only, hashed, constrained to the tested dev versions.
 	$(VENV)/bin/uv pip compile pyproject.toml -c requirements/dev.lock --python-version 3.11 --python-platform linux --generate-hashes -q -o requirements/operator.lock
 	$(VENV)/bin/uv pip compile requirements/checkov.in --python-version 3.11 --python-platform linux -q -o requirements/checkov.lock
+	$(VENV)/bin/uv pip compile trainer-image/pyproject.toml --extra torch -c requirements/dev.lock --python-version 3.11 -q -o requirements/torch.lock
 
 crds: setup ## regenerate crds/ (and the chart's copy) from the pydantic models
 	$(VENV)/bin/refit crd --out crds
@@ -76,3 +86,12 @@ images: ## build the operator and trainer images (needs Docker)
 	docker build -t $(TRAINER_IMAGE) -f trainer-image/Dockerfile trainer-image
 
 .PHONY: chart-crds chart-test chart-scan images
+
+# --- benchmarks (bench/README.md) ---
+bench: setup binaries ## quick benchmarks against Evidently, scipy and CronJob (~10 min); bench/results/
+	$(PY) -m bench
+
+bench-full: setup ## drift at 1M rows as well (Evidently takes many minutes there); bench/results/drift-full.json
+	$(PY) -m bench.drift --full
+
+.PHONY: bench bench-full
