@@ -1,7 +1,7 @@
 """N TrainingPipelines on `* * * * *` beside N CronJobs (kube-controller-manager's CronJob
 controller) on the same apiserver, in the same minutes.
 
-    python -m bench.schedule                   # N=50, 60 s idle window, 2 active ticks
+    python -m bench.schedule                   # N=50, 45 s idle window, 2 active ticks
     python -m bench.schedule --n 500 --ticks 3 --idle-seconds 300
 
 Phases, all against the real test control plane and a real MLflow server:
@@ -376,7 +376,7 @@ def main(argv: list[str] | None = None, env: Env | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.schedule", description=__doc__)
     p.add_argument("--n", type=int, default=50)
     p.add_argument("--ticks", type=int, default=2)
-    p.add_argument("--idle-seconds", type=float, default=60)
+    p.add_argument("--idle-seconds", type=float, default=45)
     p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
     p.add_argument("--out", type=Path)
     args = p.parse_args(argv)
