@@ -191,6 +191,7 @@ def summary(weeks: list[Week]) -> str:
         last = promoted[-1]
         text += (
             f". Champion: version {last.version}, promoted {last.cutoff:%Y-%m-%d} "
-            f"({METRIC} {number(last.candidate)})"
+            f"({METRIC} {number(last.candidate)}). Every candidate is registered as a model "
+            "version (alias challenger); only a promotion moves the champion alias."
         )
     return text
