@@ -52,6 +52,21 @@ class Context:
     _training: dict[str, str] = field(default_factory=dict)  # run → pipeline, Job running
     _waiting: dict[str, Waiting] = field(default_factory=dict)
 
+    _pinged: dict[str, datetime] = field(default_factory=dict)
+
+    def mlflow_reachable(self, tracking_uri: str | None, ttl_seconds: float = 30.0) -> None:
+        """Raise MlflowUnavailable/LookupError unless the server answered within `ttl_seconds`:
+        a fleet whose ticks fall in the same minute pings each server once, not once per run."""
+        client = self.mlflow(tracking_uri)
+        now = self.clock()
+        with self._lock:
+            last = self._pinged.get(client.tracking_uri)
+        if last is not None and (now - last).total_seconds() < ttl_seconds:
+            return
+        client.ping()
+        with self._lock:
+            self._pinged[client.tracking_uri] = now
+
     def admit_training(self, run: str, pipeline: str, since: datetime) -> bool:
         """Whether `run` may create its training Job now under the global cap (fair by pipeline)."""
         cap = self.config.max_concurrent_jobs

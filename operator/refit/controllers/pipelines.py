@@ -113,7 +113,7 @@ def blockers(ctx: Context, tp: TrainingPipeline) -> list[tuple[str, str]]:
                 )
             )
     try:
-        ctx.mlflow(tp.spec.mlflow.tracking_uri).ping()
+        ctx.mlflow_reachable(tp.spec.mlflow.tracking_uri)
     except (MlflowUnavailable, LookupError) as error:
         found.append((Reason.MLFLOW_UNREACHABLE, str(error)))
     return found
