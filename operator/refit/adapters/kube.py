@@ -31,6 +31,12 @@ def load_config(kubeconfig: str | None = None) -> client.ApiClient:
     return client.ApiClient(configuration)
 
 
+def status_patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """A merge patch that turns status `old` into `new`: top-level fields that disappeared are
+    sent as null (merge-patch removes them), so a cleared nextScheduleTime does not linger."""
+    return {**{key: None for key in old if key not in new}, **new}
+
+
 class Kube:
     """Thin wrapper over the Kubernetes client; callers never see ApiException for 404/409."""
 

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from refit.adapters import metrics
-from refit.adapters.kube import PIPELINES, RUNS
+from refit.adapters.kube import PIPELINES, RUNS, status_patch
 from refit.adapters.kube_jobs import observe_job, termination_message
 from refit.adapters.mlflow import DRIFT_CHECK_UID_TAG, MlflowUnavailable
 from refit.api.base import API_VERSION
@@ -238,7 +238,7 @@ def reconcile_pipeline(
 
     new_status = plan.status.wire()
     if new_status != old_status:
-        ctx.kube.patch_status(PIPELINES, namespace, name, new_status)
+        ctx.kube.patch_status(PIPELINES, namespace, name, status_patch(old_status, new_status))
     _record_metrics(namespace, name, plan, (old_status.get("lastDriftCheck") or {}).get("result"))
     return plan.wake_at
 

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from refit.adapters import metrics
-from refit.adapters.kube import PIPELINES, RUNS
+from refit.adapters.kube import PIPELINES, RUNS, status_patch
 from refit.adapters.kube_jobs import KubeJobBackend
 from refit.adapters.mlflow import MlflowUnavailable
 from refit.adapters.run_driver import RunDriver
@@ -148,8 +148,9 @@ def reconcile_run(ctx: Context, body: dict[str, Any]) -> float | None:
     for event in result.events:
         ctx.kube.event(body, event.type, event.reason, event.message)
     new_status = result.status.wire()
-    if new_status != (body.get("status") or {}):
-        ctx.kube.patch_status(RUNS, namespace, name, new_status)
+    old_status = body.get("status") or {}
+    if new_status != old_status:
+        ctx.kube.patch_status(RUNS, namespace, name, status_patch(old_status, new_status))
     if is_true(result.status.conditions, TRAINED) or result.status.phase.terminal:
         ctx.training_done(run_key)
     metrics.ACTIVE_JOBS.set(ctx.training_slots()[0])
