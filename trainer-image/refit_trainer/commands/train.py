@@ -52,6 +52,10 @@ def run(args: argparse.Namespace, ctx: JobContext, session: Session) -> int:
 
     import mlflow
 
+    # Resume the run in its own experiment: a process that ran an earlier job (a warm worker,
+    # a test) may still have another active experiment, and MLflow then refuses the run.
+    with mlflow_errors("set the experiment"):
+        mlflow.set_experiment(experiment_id=client.get_run(run_id).info.experiment_id)
     with mlflow_errors("log the model"), mlflow.start_run(run_id=run_id):
         recipe.log_model(trained)
     finish_run(client, run_id)
