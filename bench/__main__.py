@@ -25,7 +25,10 @@ def summary() -> str:
         return json.loads(path.read_text()) if path.exists() else None
 
     rows: list[list[Any]] = []
-    for name in ("drift-full", "drift"):
+    drifts = [("drift-full", "drift (full)"), ("drift", "drift (quick)")]
+    for path in sorted(RESULTS.glob("drift-current*.json")):
+        drifts.append((path.stem, f"drift ({path.stem.removeprefix('drift-')})"))
+    for name, label in drifts:
         drift = load(name)
         if drift is None:
             continue
@@ -34,7 +37,12 @@ def summary() -> str:
             agree = case["agreement"].get("evidently")
             rows.append(
                 [
-                    f"drift {case['rows']:,} x {case['features']}",
+                    f"{label} {case['rows']:,} x {case['features']}"
+                    + (
+                        f" (current {case['current_rows']:,})"
+                        if case.get("current_rows", case["rows"]) != case["rows"]
+                        else ""
+                    ),
                     f"refit {fmt(e['refit']['wall_s'])} s, evidently "
                     f"{fmt(e.get('evidently', {}).get('wall_s'))} s, sort "
                     f"{fmt(e['sort']['wall_s'])} s",
@@ -57,6 +65,17 @@ def summary() -> str:
             )
     for path in sorted(RESULTS.glob("schedule-n*.json")):
         s = json.loads(path.read_text())
+        if "active" not in s["results"]:
+            res, op, idle = s["results"], s["results"]["operator"], s["results"]["idle"]
+            rows.append(
+                [
+                    f"schedule N={res['n']} idle only",
+                    f"operator peak RSS {fmt(op['peak_rss_mb'])} MB",
+                    f"RSS < 200 MB: {'met' if s['verdicts']['operator_rss_under_200_mb'] else 'not met'}",
+                    f"{fmt(idle['operator_requests_per_pipeline_hour'])} req/idle pipeline-h",
+                ]
+            )
+            continue
         res = s["results"]
         a, op, idle = res["active"], res["operator"], res["idle"]
         rows.append(
@@ -103,7 +122,11 @@ def summary() -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--skip", action="append", default=[], help="drift|trigger|schedule|gpu")
+    p.add_argument("--summary", action="store_true", help="only print the table of bench/results")
     args = p.parse_args(argv)
+    if args.summary:
+        print(summary())
+        return 0
     started = time.monotonic()
     failed: list[str] = []
 

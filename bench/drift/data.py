@@ -81,20 +81,30 @@ def _shares(n: int, tilt: float) -> np.ndarray:
     return weights / weights.sum()
 
 
-def generate(directory: Path, rows: int, features: int, seed: int = SEED) -> dict[str, Any]:
-    """Write the case's arrays under `directory` and return its manifest (also written)."""
+def generate(
+    directory: Path, rows: int, features: int, seed: int = SEED, current_fraction: float = 1.0
+) -> dict[str, Any]:
+    """Write the case's arrays under `directory` and return its manifest (also written).
+    The reference has `rows` rows, the current data `rows * current_fraction`."""
     directory.mkdir(parents=True, exist_ok=True)
     columns = []
+    sizes = {"reference": rows, "current": max(1, round(rows * current_fraction))}
     for index in range(features):
         name, kind, drifted = column_spec(index)
         base = COLUMN_TYPES[index % len(COLUMN_TYPES)][0]
         levels = None
         for side in ("reference", "current"):
             rng = np.random.default_rng([seed, index, side == "current"])
-            values, levels = _column(rng, base, rows, side == "current")
+            values, levels = _column(rng, base, sizes[side], side == "current")
             np.save(directory / f"{side}_{index:03d}.npy", values)
         columns.append({"name": name, "kind": kind, "drifted": drifted, "levels": levels})
-    manifest = {"rows": rows, "features": features, "seed": seed, "columns": columns}
+    manifest = {
+        "rows": rows,
+        "current_rows": sizes["current"],
+        "features": features,
+        "seed": seed,
+        "columns": columns,
+    }
     (directory / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return manifest
 

@@ -115,11 +115,16 @@ def summarise(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_case(
-    rows: int, features: int, engines: list[str], repeats: int, timeout: float
+    rows: int,
+    features: int,
+    engines: list[str],
+    repeats: int,
+    timeout: float,
+    current_fraction: float = 1.0,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="refit-bench-drift-") as tmp:
         case = Path(tmp)
-        manifest = generate(case, rows, features)
+        manifest = generate(case, rows, features, current_fraction=current_fraction)
         drifted = sum(c["drifted"] for c in manifest["columns"])
         results: dict[str, Any] = {}
         verdicts: dict[str, Any] = {}
@@ -135,6 +140,7 @@ def run_case(
             )
     out: dict[str, Any] = {
         "rows": rows,
+        "current_rows": manifest["current_rows"],
         "features": features,
         "designed_drifted_features": drifted,
         "engines": results,
@@ -186,9 +192,12 @@ def render(result: dict[str, Any]) -> str:
                 return "-"
             return f"{a[peer]['agree']}/{a[peer]['features']}"
 
+        sizes = f"{case['rows']:,}"
+        if case.get("current_rows", case["rows"]) != case["rows"]:
+            sizes += f" (current {case['current_rows']:,})"
         rows.append(
             [
-                f"{case['rows']:,} x {case['features']}",
+                f"{sizes} x {case['features']}",
                 wall("refit"),
                 wall("evidently"),
                 wall("scipy"),
@@ -226,6 +235,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--features", type=lambda s: [int(x) for x in s.split(",")])
     p.add_argument("--engines", type=lambda s: s.split(","), default=list(ENGINES))
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument(
+        "--current-fraction",
+        type=float,
+        default=1.0,
+        help="current rows as a fraction of reference rows (default 1: equal sizes)",
+    )
     p.add_argument("--timeout", type=float, default=3600, help="seconds per worker")
     p.add_argument("--out", type=Path)
     args = p.parse_args(argv)
@@ -248,8 +263,12 @@ def main(argv: list[str] | None = None) -> int:
         "cases": [],
     }
     for r, f in cases:
-        result["cases"].append(run_case(r, f, args.engines, args.repeats, args.timeout))
+        result["cases"].append(
+            run_case(r, f, args.engines, args.repeats, args.timeout, args.current_fraction)
+        )
     name = "drift-full" if args.full else "drift"
+    if args.current_fraction != 1.0:
+        name += f"-current{args.current_fraction:g}"
     path = write_result(name, result, args.out)
     print(render(result))
     failed = [

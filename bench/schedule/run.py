@@ -3,6 +3,7 @@ controller) on the same apiserver, in the same minutes.
 
     python -m bench.schedule                   # N=50, 45 s idle window, 2 active ticks
     python -m bench.schedule --n 500 --ticks 3 --idle-seconds 300
+    python -m bench.schedule --n 500 --ticks 0     # idle phase only
 
 Phases, all against the real test control plane and a real MLflow server:
 
@@ -248,6 +249,14 @@ def measure(env: Env, n: int, ticks: int, idle_seconds: float) -> dict[str, Any]
             "apiserver_requests_by_kind": idle.by_resource(),
         }
 
+        if ticks == 0:  # idle only
+            stats = proc_stats(pid)
+            out["operator"] = {
+                "cpu_s_total": stats["cpu_s"],
+                "peak_rss_mb": stats["peak_rss_bytes"] / MB,
+                "rss_mb_end": stats["rss_bytes"] / MB,
+            }
+            return out
         # --- active: both on * * * * *, created before the same minute boundary -----------
         creation_budget = 15 + 0.15 * 2 * n
         first_tick = (int((time.time() + creation_budget) // 60) + 1) * 60.0
@@ -384,7 +393,23 @@ def main(argv: list[str] | None = None, env: Env | None = None) -> int:
         with environment(args.state_dir) as env:
             return main(argv, env)
     results = measure(env, args.n, args.ticks, args.idle_seconds)
-    a, idle, op = results["active"], results["idle"], results["operator"]
+    idle, op = results["idle"], results["operator"]
+    if "active" not in results:
+        result = {
+            "benchmark": "schedule",
+            "description": f"{args.n} idle TrainingPipelines (no active phase: --ticks 0)",
+            "verdicts": {"operator_rss_under_200_mb": op["peak_rss_mb"] < RSS_TARGET_MB},
+            "results": results,
+            "machine": machine(),
+        }
+        path = write_result(f"schedule-n{args.n}-idle", result, args.out)
+        print(
+            f"{args.n} idle pipelines: operator peak RSS {op['peak_rss_mb']:.0f} MB, "
+            f"{fmt(idle['operator_requests_per_pipeline_hour'])} requests and "
+            f"{fmt(idle['operator_cpu_s_per_pipeline_hour'])} CPU s per pipeline-hour; wrote {path}"
+        )
+        return 0
+    a = results["active"]
     verdicts = {
         "p99_lateness_no_worse_than_cronjob": (
             a["pipelines"]["seen_p99_ms"] is not None
