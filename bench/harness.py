@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import ssl
 import subprocess
@@ -263,10 +264,16 @@ def environment(state_dir: Path = DEFAULT_STATE_DIR) -> Iterator[Env]:
     api = config.new_client_from_config(config_file=str(state.kubeconfig))
     work = Path(tempfile.mkdtemp(prefix="refit-bench-"))
     mlflow, uri = start_mlflow(work / "mlflow")
+    failed = True
     try:
         yield Env(cluster=state, api=api, mlflow_uri=uri, work=work)
+        failed = False
     finally:
         stop(mlflow)
         api.close()
         if not reuse:
             down(state_dir, log=log)
+        if failed:  # keep the operator and MLflow logs for a look
+            log(f"bench: logs kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
