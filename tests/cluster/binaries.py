@@ -42,6 +42,7 @@ class Binaries:
     kubectl: Path
     helm: Path
     promtool: Path
+    kube_score: Path
 
     def missing(self, names: tuple[str, ...] | None = None) -> list[Path]:
         wanted = names or tuple(f.name for f in fields(self))
@@ -63,6 +64,7 @@ def binaries() -> Binaries:
         kubectl=k8s / "kubectl",
         helm=root / f"helm-{v['HELM_VERSION']}" / "helm",
         promtool=root / f"promtool-{v['PROMETHEUS_MODULE_VERSION']}" / "promtool",
+        kube_score=root / f"kube-score-{v['KUBE_SCORE_VERSION']}" / "kube-score",
     )
 
 

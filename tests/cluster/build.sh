@@ -2,7 +2,7 @@
 # Build the binaries the tests run against, from their Go modules, with this machine's Go.
 #
 #   etcd, kube-apiserver, kube-controller-manager, kubectl   (the test control plane)
-#   helm, promtool                                            (chart and alert-rule tests)
+#   helm, promtool, kube-score                                (chart and alert-rule tests)
 #
 # Versions come from tests/cluster/versions.env (the only place they are pinned). Each
 # component is built once into a cache directory outside the repo, keyed by its version:
@@ -14,7 +14,7 @@
 # build never looks cached. Concurrent invocations serialise on a lock file.
 #
 # Usage: tests/cluster/build.sh [--print-dirs | COMPONENT...]
-#   COMPONENT      etcd, kubernetes, helm or promtool (default: all of them)
+#   COMPONENT      etcd, kubernetes, helm, promtool or kube-score (default: all of them)
 #   --print-dirs   only print KEY=dir lines for each component (nothing is built)
 #
 # Environment: GO (default: `go` on PATH, else /usr/local/go/bin/go), NICE (default 10).
@@ -29,10 +29,11 @@ k8s_dir="$cache_root/kubernetes-$KUBERNETES_VERSION"
 etcd_dir="$cache_root/etcd-$ETCD_VERSION"
 helm_dir="$cache_root/helm-$HELM_VERSION"
 promtool_dir="$cache_root/promtool-$PROMETHEUS_MODULE_VERSION"
+kube_score_dir="$cache_root/kube-score-$KUBE_SCORE_VERSION"
 
 if [[ "${1:-}" == "--print-dirs" ]]; then
-  printf 'KUBERNETES_DIR=%s\nETCD_DIR=%s\nHELM_DIR=%s\nPROMTOOL_DIR=%s\n' \
-    "$k8s_dir" "$etcd_dir" "$helm_dir" "$promtool_dir"
+  printf 'KUBERNETES_DIR=%s\nETCD_DIR=%s\nHELM_DIR=%s\nPROMTOOL_DIR=%s\nKUBE_SCORE_DIR=%s\n' \
+    "$k8s_dir" "$etcd_dir" "$helm_dir" "$promtool_dir" "$kube_score_dir"
   exit 0
 fi
 
@@ -158,12 +159,26 @@ build_promtool() {
   finish "$out" "$promtool_dir"
 }
 
+build_kube_score() {
+  [[ -x "$kube_score_dir/kube-score" ]] && return
+  local v="$KUBE_SCORE_VERSION" w out
+  log "kube-score $v"
+  require_go_for "github.com/zegl/kube-score@$v"
+  w="$(new_wrapper kube-score)"
+  (cd "$w" && "$GO" get "github.com/zegl/kube-score/cmd/kube-score@$v")
+  out="$(mktemp -d "$cache_root/.kube-score.XXXXXX")"
+  (cd "$w" && nice -n "$NICE" "$GO" build -trimpath -ldflags "-s -w" \
+    -o "$out/kube-score" github.com/zegl/kube-score/cmd/kube-score)
+  rm -rf "$w"
+  finish "$out" "$kube_score_dir"
+}
+
 components=("$@")
-[[ ${#components[@]} -gt 0 ]] || components=(etcd kubernetes helm promtool)
+[[ ${#components[@]} -gt 0 ]] || components=(etcd kubernetes helm promtool kube-score)
 for c in "${components[@]}"; do
   case "$c" in
-    etcd | kubernetes | helm | promtool) "build_$c" ;;
-    *) echo "build.sh: unknown component $c (etcd, kubernetes, helm, promtool)" >&2; exit 2 ;;
+    etcd | kubernetes | helm | promtool | kube-score) "build_${c//-/_}" ;;
+    *) echo "build.sh: unknown component $c (etcd, kubernetes, helm, promtool, kube-score)" >&2; exit 2 ;;
   esac
 done
 log "all binaries present under $cache_root (${SECONDS}s this run)"
