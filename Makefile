@@ -83,9 +83,12 @@ chart-scan: setup ## checkov's full report on the rendered chart (checkov gets i
 
 images: ## build the operator and trainer images (needs Docker)
 	docker build -t $(OPERATOR_IMAGE) .
-	docker build -t $(TRAINER_IMAGE) -f trainer-image/Dockerfile trainer-image
+	docker build -t $(TRAINER_IMAGE) --build-context data=examples/data -f trainer-image/Dockerfile trainer-image
 
-.PHONY: chart-crds chart-test chart-scan images
+kind-e2e: setup ## on a machine with Docker and kind: images → kind → chart + MLflow → daily-sales run Promoted
+	tests/kind/e2e.sh
+
+.PHONY: chart-crds chart-test chart-scan images kind-e2e
 
 # --- benchmarks (bench/README.md) ---
 bench: setup binaries ## quick benchmarks against Evidently, scipy and CronJob (~10 min); bench/results/

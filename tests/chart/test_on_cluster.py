@@ -4,6 +4,7 @@ run), CRDs included."""
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -63,3 +64,25 @@ def test_rendered_chart_is_accepted_by_the_api_server(
     assert ("Role" in kinds) == (mode == "namespaced")
     out = server_dry_run(cluster, objects)
     assert "deployment.apps/" in out and "(server dry run)" in out
+
+
+KIND_DIR = Path(__file__).resolve().parents[1] / "kind"
+
+
+def test_kind_e2e_install_is_accepted_by_the_api_server(
+    cluster: ClusterState, namespace: str
+) -> None:
+    """What `make kind-e2e` installs and applies (it cannot run here: no Docker engine) is
+    accepted by a real API server: the chart with tests/kind/values.yaml, and the example."""
+    script = KIND_DIR / "e2e.sh"
+    assert subprocess.run(["bash", "-n", str(script)], check=False).returncode == 0
+    values = yaml.safe_load((KIND_DIR / "values.yaml").read_text())
+    objects = render_chart(values, namespace=namespace, include_crds=True)
+    operator = next(
+        o for o in objects if o["kind"] == "Deployment" and "mlflow" not in o["metadata"]["name"]
+    )
+    # kind-loaded images exist only on the node: a pull would fail.
+    assert operator["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] == "Never"
+    assert any(o["kind"] == "Deployment" and "mlflow" in o["metadata"]["name"] for o in objects)
+    out = server_dry_run(cluster, objects)
+    assert "(server dry run)" in out
