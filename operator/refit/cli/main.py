@@ -6,12 +6,15 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 
 from refit.cli import crd as crd_files
+
+if TYPE_CHECKING:
+    from refit.api.pipeline import ChampionStatus
 
 app = typer.Typer(
     name="refit",
@@ -277,6 +280,7 @@ TrackingUri = Annotated[
     str | None,
     typer.Option(help="MLflow tracking URI (default: the pipeline's spec.mlflow.trackingUri)."),
 ]
+PipelineName = Annotated[str, typer.Argument(help="TrainingPipeline name.")]
 
 
 def _cluster(kubeconfig: str | None, namespace: str | None, context: str | None) -> Any:
@@ -314,7 +318,7 @@ def get(
 
 @app.command()
 def status(
-    name: Annotated[str, typer.Argument(help="TrainingPipeline name.")],
+    name: PipelineName,
     tracking_uri: TrackingUri = None,
     kubeconfig: Kubeconfig = None,
     context: KubeContext = None,
@@ -331,7 +335,7 @@ def status(
 
 @app.command()
 def trigger(
-    name: Annotated[str, typer.Argument(help="TrainingPipeline name.")],
+    name: PipelineName,
     reason: Annotated[str | None, typer.Option(help="Why (recorded in the run's trigger).")] = None,
     kubeconfig: Kubeconfig = None,
     context: KubeContext = None,
@@ -364,7 +368,7 @@ def approve(
 
 @app.command()
 def promote(
-    name: Annotated[str, typer.Argument(help="TrainingPipeline name.")],
+    name: PipelineName,
     version: Annotated[str, typer.Argument(help="Registered model version to make champion.")],
     tracking_uri: TrackingUri = None,
     kubeconfig: Kubeconfig = None,
@@ -379,13 +383,12 @@ def promote(
         champion, previous = actions.promote_version(
             _cluster(kubeconfig, namespace, context), name, version, tracking_uri, actions.utc_now()
         )
-    was = f" (was version {previous.version})" if previous and previous.version else ""
-    typer.echo(f"trainingpipeline/{name}: champion is now version {champion.version}{was}")
+    _echo_champion(name, "champion is now", champion, previous)
 
 
 @app.command()
 def rollback(
-    name: Annotated[str, typer.Argument(help="TrainingPipeline name.")],
+    name: PipelineName,
     tracking_uri: TrackingUri = None,
     kubeconfig: Kubeconfig = None,
     context: KubeContext = None,
@@ -399,8 +402,14 @@ def rollback(
         champion, previous = actions.roll_back(
             _cluster(kubeconfig, namespace, context), name, tracking_uri, actions.utc_now()
         )
+    _echo_champion(name, "rolled back, champion is", champion, previous)
+
+
+def _echo_champion(
+    name: str, what: str, champion: ChampionStatus, previous: ChampionStatus | None
+) -> None:
     was = f" (was version {previous.version})" if previous and previous.version else ""
-    typer.echo(f"trainingpipeline/{name}: rolled back, champion is version {champion.version}{was}")
+    typer.echo(f"trainingpipeline/{name}: {what} version {champion.version}{was}")
 
 
 def _suspend(
@@ -415,7 +424,7 @@ def _suspend(
 
 @app.command()
 def suspend(
-    name: Annotated[str, typer.Argument(help="TrainingPipeline name.")],
+    name: PipelineName,
     kubeconfig: Kubeconfig = None,
     context: KubeContext = None,
     namespace: Namespace = None,
@@ -426,7 +435,7 @@ def suspend(
 
 @app.command()
 def resume(
-    name: Annotated[str, typer.Argument(help="TrainingPipeline name.")],
+    name: PipelineName,
     kubeconfig: Kubeconfig = None,
     context: KubeContext = None,
     namespace: Namespace = None,
