@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from refit.api.enums import RunPhase, TriggerType
@@ -21,6 +20,7 @@ from refit.local.report import (
     number,
     phase_text,
     progress_label,
+    replay_progress,
     tick,
 )
 from refit.local.runner import DriftOutcome, LocalRunner, RunOutcome
@@ -192,21 +192,7 @@ def _replay(console: Console, runner: LocalRunner, start: datetime, end: datetim
     )
     failed: list[RunOutcome] = []
     promoted = 0
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
-    with progress:
-        task = progress.add_task("replaying", total=len(ticks))
-
-        def on_status(run: TrainingRun, status: TrainingRunStatus) -> None:
-            progress.update(task, description=progress_label(run.metadata.name or "", status))
-
-        runner.on_status = on_status
+    with replay_progress(console, runner, len(ticks)) as (progress, step):
         for outcome in runner.replay(start, end, prefetch=True):
             status = outcome.status
             if status.phase is RunPhase.FAILED:
@@ -227,7 +213,7 @@ def _replay(console: Console, runner: LocalRunner, start: datetime, end: datetim
                 f"{number(metric(status, 'champion', metric_name)):>10}  {why}",
                 sep="",
             )
-            progress.advance(task)
+            step()
     console.print(f"{len(ticks)} runs: {promoted} promoted, {len(failed)} failed")
     if failed:
         first = failed[0]

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from refit.api.base import Condition
 from refit.api.enums import RunPhase
-from refit.api.run import TrainingRunStatus
-from refit.local.runner import RunOutcome
+from refit.api.run import TrainingRun, TrainingRunStatus
+from refit.local.runner import LocalRunner, RunOutcome
 
 PHASE_STYLE = {
     RunPhase.PROMOTED: "bold green",
@@ -78,3 +81,30 @@ def progress_label(name: str, status: TrainingRunStatus) -> str:
 
 def tick(moment: datetime | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M}" if moment else "—"
+
+
+@contextlib.contextmanager
+def replay_progress(
+    console: Console, runner: LocalRunner, total: int
+) -> Iterator[tuple[Progress, Callable[[], None]]]:
+    """A transient progress bar over ``total`` replayed runs whose label follows the runner's
+    current run and phase; yields the bar (to print above it) and the step to call per run."""
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task("replaying", total=total)
+
+        def on_status(run: TrainingRun, status: TrainingRunStatus) -> None:
+            progress.update(task, description=progress_label(run.metadata.name or "", status))
+
+        runner.on_status = on_status
+        try:
+            yield progress, lambda: progress.advance(task)
+        finally:
+            runner.on_status = None

@@ -26,7 +26,6 @@ import yaml
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.status import Status
 from rich.table import Table
 
@@ -35,7 +34,7 @@ from refit.api.pipeline import TrainingPipeline
 from refit.api.run import TrainingRun, TrainingRunStatus
 from refit.local.demo import churn_drift, daily_sales
 from refit.local.executors import REFIT_TRAINER_PRELOAD, WarmExecutor
-from refit.local.report import number, phase_text, progress_label
+from refit.local.report import number, phase_text, progress_label, replay_progress
 from refit.local.runner import LocalRunner, RunOutcome
 from refit.local.store import LocalStore
 
@@ -161,22 +160,8 @@ def _daily_sales(
         f"{daily_sales.MIN_IMPROVEMENT:.0%} lower than the champion's, mae may not rise by more "
         f"than {daily_sales.GUARDRAIL_TOLERANCE:g}"
     )
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
-    with progress:
-        task = progress.add_task("replaying", total=len(ticks))
-
-        def on_status(run: TrainingRun, status: TrainingRunStatus) -> None:
-            progress.update(task, description=progress_label(run.metadata.name or "", status))
-
-        runner.on_status = on_status
-        weeks = daily_sales.replay(runner, start, end, lambda _week: progress.advance(task))
+    with replay_progress(console, runner, len(ticks)) as (_, step):
+        weeks = daily_sales.replay(runner, start, end, lambda _week: step())
     console.print(daily_sales.table(weeks))
     console.print(daily_sales.summary(weeks))
     return weeks
