@@ -80,7 +80,10 @@ def test_operator_survives_the_corpus_and_keeps_serving_a_good_pipeline(
     run = wait_for("good-1 finished", lambda: refit.terminal_run("good-1"), timeout=480)
     assert run["status"]["phase"] == "Promoted", run["status"]
     assert operator_process.alive_and_healthy()
-    assert "Traceback" not in operator_process.log_path.read_text(errors="replace")
+    # No handler failed on a bad pipeline (a reconcile that raises logs an ERROR naming the
+    # object, then a traceback); errors about anything else are other tests' business.
+    log = operator_process.log_path.read_text(errors="replace").splitlines()
+    assert [line for line in log if " ERROR " in line and "bad-" in line] == []
 
 
 # Legal arguments that a shell would interpret: the operator must hand them to the container as
