@@ -309,6 +309,9 @@ def test_operator_running_as_its_service_account_completes_a_run(
     tmp_path: Path,
 ) -> None:
     # A bound token from the TokenRequest API (what `kubectl create token` does), short-lived.
+    # Not impersonation (`as:` in the kubeconfig): neither the kubernetes Python client's
+    # kubeconfig loader (37.0.2) nor kopf (1.45.2) reads `as:`, so the operator would silently run as admin.
+    # `kubectl auth whoami` below proves who the kubeconfig authenticates as.
     request = client.AuthenticationV1TokenRequest(
         spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=3600)
     )
