@@ -45,6 +45,9 @@ class OperatorProcess:
     tracking_uri: str
     log_path: Path
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Credentials the operator runs with; default: the cluster's admin kubeconfig. The RBAC test
+    # passes one with a ServiceAccount token, to run the operator with the chart's permissions.
+    kubeconfig: Path | None = None
     metrics_port: int = field(default_factory=free_port)
     health_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
@@ -52,7 +55,7 @@ class OperatorProcess:
     def start(self) -> OperatorProcess:
         env = {
             **os.environ,
-            "KUBECONFIG": str(self.cluster.kubeconfig),
+            "KUBECONFIG": str(self.kubeconfig or self.cluster.kubeconfig),
             "REFIT_NAMESPACES": self.namespace,
             "REFIT_MLFLOW_TRACKING_URI": self.tracking_uri,
             "REFIT_PEERING": "standalone",

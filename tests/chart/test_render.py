@@ -140,11 +140,9 @@ def test_namespaced_rbac(namespaced: list[dict[str, Any]]) -> None:
             "name": "refit",
         }
         assert binding["subjects"][0]["namespace"] == NAMESPACE
-    # Cluster-scoped: only what kopf needs to discover resources; no namespaces, no peering.
-    (cluster_role,) = find(namespaced, "ClusterRole")
-    assert grants(cluster_role) == CRD_DISCOVERY
-    (cluster_binding,) = find(namespaced, "ClusterRoleBinding")
-    assert cluster_binding["roleRef"]["name"] == cluster_role["metadata"]["name"]
+    # Nothing cluster-scoped: the operator turns kopf's scanning off for a fixed namespace list
+    # (tests/chart/test_rbac.py runs it with exactly these rules).
+    assert not find(namespaced, "ClusterRole") and not find(namespaced, "ClusterRoleBinding")
     peerings = find(namespaced, "KopfPeering")
     assert sorted(p["metadata"]["namespace"] for p in peerings) == ["team-a", "team-b"]
     assert not find(namespaced, "ClusterKopfPeering")

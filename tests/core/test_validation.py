@@ -177,3 +177,36 @@ def test_ready_reason_and_formatting() -> None:
     assert errors(fine) == [] and ready_reason(fine) is None
     assert str(Problem("spec.x", "bad")) == "spec.x: bad"
     assert str(fine[0]).endswith("(warning)")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "path"),
+    [
+        ({"model": {"name": "cafe\u0301"}}, "spec.model.name"),
+        (
+            {"evaluation": {"metric": "pre\u0301cision", "direction": "minimize"}},
+            "spec.evaluation.metric",
+        ),
+        (
+            {"triggers": {"drift": {**DRIFT, "features": ["tenure", "re\u0301sume\u0301"]}}},
+            "spec.triggers.drift.features[1]",
+        ),
+        (
+            {"triggers": {"drift": {**DRIFT, "featureStattests": {"n\u0303": "ks"}}}},
+            "spec.triggers.drift.featureStattests[n\u0303]",
+        ),
+    ],
+)
+def test_names_not_in_nfc_are_errors(overrides: dict[str, Any], path: str) -> None:
+    problems = errors(validate_pipeline_spec(pipeline(**overrides), "ns", "p"))
+    assert [p.path for p in problems] == [path]
+    assert "NFC" in problems[0].message and problems[0].reason == Reason.INVALID_SPEC
+
+
+def test_names_in_any_script_in_nfc_are_fine() -> None:
+    # r + combining diaeresis has no precomposed form: already NFC, so legal.
+    spec = pipeline(
+        model={"name": "café 🚀 مبيعات 販売"},
+        triggers={"drift": {**DRIFT, "features": ["résumé", "नमस्ते", "r\u0308"]}},
+    )
+    assert errors(validate_pipeline_spec(spec, "ns", "p")) == []

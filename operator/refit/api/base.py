@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 from refit.api.enums import ConditionStatus
@@ -21,6 +21,19 @@ Duration = Annotated[str, Field(pattern=DURATION_PATTERN, max_length=32)]
 # A DNS-1123 label / subdomain, as Kubernetes names require.
 DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DNS_SUBDOMAIN_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+
+# Free text that names something (a model, a metric, a column): any script and emoji, but no
+# control characters (newlines, BEL) and no invisible format characters (Unicode Cf: the
+# right-to-left override U+202E that makes "sales\u202Egpj.exe" render as "salesexe.jpg",
+# zero-width spaces and joiners, BOM), which make two names that look identical differ.
+# \p{..} classes work in both engines that check it: Rust's regex (pydantic) and Go's RE2
+# (the API server).
+PRINTABLE_PATTERN = r"^[^\p{Cc}\p{Cf}]+$"
+PrintableName = Annotated[str, Field(min_length=1, max_length=256, pattern=PRINTABLE_PATTERN)]
+
+# A container image reference: no whitespace or control characters anywhere (a newline in an
+# image is how "trainer:1\n; curl ... | sh" would smuggle a second line into a log or a script).
+IMAGE_PATTERN = r"^[^\s\p{Cc}\p{Cf}]+$"
 
 # Data locations are URIs read through fsspec, or absolute paths on a mounted volume.
 DATA_URI_PATTERN = r"^((file|s3|gs|gcs|az|abfs|abfss|http|https|hf|memory)://\S+|/\S*)$"
@@ -102,6 +115,13 @@ def conditions_field(description: str) -> Any:
     )
 
 
+# metadata limits the API server enforces (apimachinery validation); `refit validate` checks them
+# offline too, so that a manifest it accepts is not refused by `kubectl apply`.
+LABEL_VALUE_PATTERN = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+LABEL_NAME_PATTERN = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+TOTAL_ANNOTATION_BYTES = 256 * 1024  # metadata.annotations: keys and values together
+
+
 class ObjectMeta(RefitModel):
     """The subset of metadata Refit reads offline (`refit validate`); the API server owns the rest."""
 
@@ -110,9 +130,23 @@ class ObjectMeta(RefitModel):
     name: str | None = Field(default=None, max_length=253, pattern=DNS_SUBDOMAIN_PATTERN)
     generate_name: str | None = Field(default=None, max_length=253)
     namespace: str | None = Field(default=None, max_length=63, pattern=DNS_LABEL_PATTERN)
-    labels: dict[str, str] = Field(default_factory=dict)
+    labels: dict[
+        Annotated[str, Field(max_length=316, pattern=LABEL_NAME_PATTERN)],
+        Annotated[str, Field(max_length=63, pattern=LABEL_VALUE_PATTERN)],
+    ] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
     uid: str | None = None
     generation: int | None = None
     resource_version: str | None = None
     creation_timestamp: datetime | None = None
+
+    @field_validator("annotations")
+    @classmethod
+    def _annotations_fit(cls, value: dict[str, str]) -> dict[str, str]:
+        size = sum(len(k.encode()) + len(v.encode()) for k, v in value.items())
+        if size > TOTAL_ANNOTATION_BYTES:
+            raise ValueError(
+                f"annotations total {size} bytes; the API server allows at most "
+                f"{TOTAL_ANNOTATION_BYTES} (keys and values together)"
+            )
+        return value

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import datetime
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from refit.api.base import (
     API_VERSION,
+    DNS_SUBDOMAIN_PATTERN,
+    IMAGE_PATTERN,
+    PRINTABLE_PATTERN,
     Condition,
     DataUri,
     Duration,
     KubeObject,
     LocalObjectReference,
     ObjectMeta,
+    PrintableName,
     RefitModel,
     SecretKeySelector,
     conditions_field,
@@ -99,7 +105,13 @@ class DriftTriggerSpec(RefitModel):
                 {
                     "rule": "!has(self.threshold) || self.stattest in ['wasserstein', 'jensenshannon', 'psi'] || self.threshold < 1.0",
                     "message": "threshold of a p-value test (ks, chisquare, ztest, auto) must be below 1",
-                }
+                },
+                {
+                    # Map keys have no schema of their own in a CRD (no propertyNames).
+                    "rule": "!has(self.featureStattests) || self.featureStattests.all(k, size(k) >= 1 && size(k) <= 256 && !k.matches('[\\\\p{Cc}\\\\p{Cf}]'))",
+                    "message": "featureStattests keys are column names: 1 to 256 characters, no control or invisible format characters",
+                    "fieldPath": ".featureStattests",
+                },
             ]
         },
     )
@@ -114,7 +126,7 @@ class DriftTriggerSpec(RefitModel):
         default=None,
         description="Current (production) data to compare. Defaults to spec.data.current.",
     )
-    features: list[Annotated[str, Field(max_length=256)]] = Field(
+    features: list[PrintableName] = Field(
         default_factory=list,
         max_length=1000,
         description="Columns to test. Empty means every column present in both datasets.",
@@ -154,6 +166,19 @@ class DriftTriggerSpec(RefitModel):
         default="24h",
         description="Least time between two drift-triggered runs of this pipeline (e.g. 6h, 1d).",
     )
+
+    @field_validator("feature_stattests")
+    @classmethod
+    def _column_names(cls, value: dict[str, StatTest]) -> dict[str, StatTest]:
+        for key in value:  # the same rule as the CRD's CEL rule above
+            if not re.fullmatch(r"[^\x00-\x1f\x7f-\x9f]{1,256}", key) or any(
+                unicodedata.category(c) == "Cf" for c in key
+            ):
+                raise ValueError(
+                    f"{key!r}: a column name of 1 to 256 characters without control or "
+                    "invisible format characters"
+                )
+        return value
 
 
 class TriggersSpec(RefitModel):
@@ -234,10 +259,39 @@ class Toleration(RefitModel):
     )
 
 
+# Every field of a TrainerSpec is bounded, but the bounds add up to more than the 1.5 MiB that
+# etcd stores per object; past it the API server answers a bare 500 "etcdserver: request is
+# too large". This rule refuses such a spec with a 422 that names spec.trainer instead.
+TRAINER_TEXT_LIMIT = 1024 * 1024
+_TRAINER_TEXT_SIZE = " + ".join(
+    f"(has(self.{f}) ? self.{f}.map(a, size(a)).sum() : 0)"
+    for f in ("command", "args", "evaluateCommand", "driftCommand")
+)
+
+
 class TrainerSpec(RefitModel):
     """The training container. Any image that follows the Job contract (trainer-image/CONTRACT.md)."""
 
-    image: str = Field(min_length=1, max_length=1024, description="Container image of the trainer.")
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": f"{_TRAINER_TEXT_SIZE} + (has(self.env) ? self.env.map(e, has(e.value) ? size(e.value) : 0).sum() : 0) <= {TRAINER_TEXT_LIMIT}",
+                    "message": "command, args, evaluateCommand, driftCommand and env values together must stay within 1 MiB (the API server stores at most 1.5 MiB per object)",
+                }
+            ]
+        },
+    )
+
+    image: str = Field(
+        min_length=1,
+        max_length=1024,
+        pattern=IMAGE_PATTERN,
+        description="Container image of the trainer (no whitespace or control characters).",
+    )
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] | None = Field(
         default=None, description="Image pull policy of the trainer container."
     )
@@ -275,10 +329,16 @@ class TrainerSpec(RefitModel):
     )
     affinity: KubeObject | None = Field(default=None, description="Pod affinity, as in a Pod spec.")
     priority_class_name: str | None = Field(
-        default=None, max_length=253, description="PriorityClass of the pods."
+        default=None,
+        max_length=253,
+        pattern=DNS_SUBDOMAIN_PATTERN,
+        description="PriorityClass of the pods.",
     )
     service_account_name: str | None = Field(
-        default=None, max_length=253, description="ServiceAccount the pods run as."
+        default=None,
+        max_length=253,
+        pattern=DNS_SUBDOMAIN_PATTERN,
+        description="ServiceAccount the pods run as.",
     )
     volumes: list[KubeObject] = Field(
         default_factory=list, max_length=64, description="Pod volumes."
@@ -296,6 +356,8 @@ class TrainerSpec(RefitModel):
     queue_name: str | None = Field(
         default=None,
         max_length=63,
+        # A LocalQueue name that is also a valid label value (it becomes one).
+        pattern=DNS_SUBDOMAIN_PATTERN,
         description=(
             "Kueue LocalQueue: the Job is labelled kueue.x-k8s.io/queue-name and created suspended, "
             "and Kueue admits it."
@@ -305,6 +367,19 @@ class TrainerSpec(RefitModel):
     image_pull_secrets: list[LocalObjectReference] = Field(
         default_factory=list, max_length=16, description="Secrets for pulling the image."
     )
+
+    @model_validator(mode="after")
+    def _text_fits(self) -> TrainerSpec:  # the CEL rule above, for `refit validate`
+        lists = (self.command, self.args, self.evaluate_command, self.drift_command)
+        size = sum(len(a) for items in lists for a in items)
+        size += sum(len(e.value or "") for e in self.env)
+        if size > TRAINER_TEXT_LIMIT:
+            raise ValueError(
+                f"command, args, evaluateCommand, driftCommand and env values total {size} "
+                f"characters; at most {TRAINER_TEXT_LIMIT} (the API server stores at most "
+                "1.5 MiB per object)"
+            )
+        return self
 
 
 class MinImprovement(RefitModel):
@@ -323,7 +398,10 @@ class Guardrail(RefitModel):
     """A metric that may not regress by more than its tolerance."""
 
     metric: str = Field(
-        min_length=1, max_length=250, description="Metric name as logged to MLflow."
+        min_length=1,
+        max_length=250,
+        pattern=PRINTABLE_PATTERN,
+        description="Metric name as logged to MLflow.",
     )
     direction: Direction
     tolerance: float = Field(default=0.0, ge=0, description="Allowed regression, in metric units.")
@@ -333,7 +411,10 @@ class EvaluationSpec(RefitModel):
     """How the candidate is judged against the champion, on the same validation data."""
 
     metric: str = Field(
-        min_length=1, max_length=250, description="Primary metric, e.g. rmse or roc_auc."
+        min_length=1,
+        max_length=250,
+        pattern=PRINTABLE_PATTERN,
+        description="Primary metric, e.g. rmse or roc_auc.",
     )
     direction: Direction = Field(
         description="Whether larger (maximize) or smaller (minimize) wins."
@@ -371,7 +452,15 @@ class ModelSpec(RefitModel):
         },
     )
 
-    name: str = Field(min_length=1, max_length=250, description="Registered model name in MLflow.")
+    name: str = Field(
+        min_length=1,
+        max_length=250,
+        pattern=PRINTABLE_PATTERN,
+        description=(
+            "Registered model name in MLflow: any script, but no control or invisible format "
+            "characters, and in Unicode NFC form (checked by the operator)."
+        ),
+    )
     champion_alias: str = Field(
         default="champion",
         min_length=1,
@@ -400,6 +489,7 @@ class MlflowSpec(RefitModel):
     experiment: str | None = Field(
         default=None,
         max_length=250,
+        pattern=PRINTABLE_PATTERN,
         description="Experiment name; defaults to <namespace>/<pipeline>.",
     )
     credentials_secret_ref: LocalObjectReference | None = Field(

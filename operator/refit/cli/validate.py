@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import yaml
@@ -9,6 +10,9 @@ import yaml
 from refit.api.manifests import Problem, parse_manifest
 from refit.api.pipeline import TrainingPipeline
 from refit.core.validation import validate_pipeline_spec
+
+# etcd's default --max-request-bytes: the API server cannot store a larger object.
+OBJECT_LIMIT = 1536 * 1024
 
 
 def validate_text(
@@ -25,6 +29,18 @@ def validate_text(
         return [(0, Problem("", "no manifest in file"))]
     found: list[tuple[int, Problem]] = []
     for index, doc in enumerate(docs):
+        size = len(json.dumps(doc, ensure_ascii=False, default=str).encode())
+        if size > OBJECT_LIMIT:
+            found.append(
+                (
+                    index,
+                    Problem(
+                        "",
+                        f"the manifest is {size} bytes as JSON; the API server stores at most "
+                        f"{OBJECT_LIMIT} bytes per object (etcd's request limit)",
+                    ),
+                )
+            )
         model, problems = parse_manifest(doc)
         if isinstance(model, TrainingPipeline):
             meta = model.metadata

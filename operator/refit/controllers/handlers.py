@@ -81,6 +81,14 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
             False  # our own events carry reasons; kopf's would duplicate them
         )
         settings.watching.server_timeout = 300
+        # Serving a fixed list of namespaces, there is nothing to discover: without this kopf lists
+        # and watches every namespace and CRD of the cluster (and, lacking the permission in the
+        # chart's namespaced mode, retries for about a minute before it serves anything). Off, the
+        # operator needs no cluster-scoped permission at all. Patterns (globs, negations) still
+        # need the namespace watch.
+        settings.scanning.disabled = bool(ctx.config.namespaces) and not any(
+            set(ns) & set("*?[!") for ns in ctx.config.namespaces
+        )
         settings.networking.request_timeout = 60
         settings.execution.max_workers = 8
 

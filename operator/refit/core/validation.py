@@ -8,6 +8,7 @@ the wire (camelCase) paths, as `kubectl explain` shows them.
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
@@ -74,6 +75,7 @@ def validate_pipeline_spec(spec: TrainingPipelineSpec, namespace: str, name: str
     if drift is not None:
         problems += _drift(spec, drift, key)
     problems += _evaluation(spec)
+    problems += _not_nfc(spec)
     if spec.model.champion_alias == spec.model.challenger_alias:
         problems.append(
             Problem(
@@ -169,3 +171,35 @@ def _evaluation(spec: TrainingPipelineSpec) -> list[Problem]:
             problems.append(Problem(path, f"{guardrail.metric!r} has two guardrails; keep one"))
         seen.add(guardrail.metric)
     return problems
+
+
+def _not_nfc(spec: TrainingPipelineSpec) -> list[Problem]:
+    """Names that are not in Unicode NFC form. "café" typed with a combining accent (NFD, as
+    macOS file names and some keyboards produce it) looks exactly like the precomposed "café"
+    but is a different string: a different MLflow model, a column that never matches. The
+    schema cannot say this (neither CEL nor RE2 normalises), so the operator does."""
+    names: list[tuple[str, str]] = [
+        ("spec.model.name", spec.model.name),
+        ("spec.evaluation.metric", spec.evaluation.metric),
+    ]
+    names += [
+        (f"spec.evaluation.guardrails[{i}].metric", g.metric)
+        for i, g in enumerate(spec.evaluation.guardrails)
+    ]
+    if spec.mlflow.experiment:
+        names.append(("spec.mlflow.experiment", spec.mlflow.experiment))
+    drift = spec.triggers.drift
+    if drift is not None:
+        names += [(f"spec.triggers.drift.features[{i}]", f) for i, f in enumerate(drift.features)]
+        names += [
+            (f"spec.triggers.drift.featureStattests[{k}]", k) for k in drift.feature_stattests
+        ]
+    return [
+        Problem(
+            path,
+            f"{value!r} is not in Unicode NFC form (it has decomposed characters such as a "
+            f"separate combining accent); write it as {unicodedata.normalize('NFC', value)!r}",
+        )
+        for path, value in names
+        if not unicodedata.is_normalized("NFC", value)
+    ]
