@@ -75,7 +75,10 @@ def _fail_invalid(ctx: Context, body: dict[str, Any], message: str) -> None:
             }
         ],
     }
-    ctx.kube.patch_status(RUNS, body["metadata"]["namespace"], body["metadata"]["name"], status)
+    meta = body["metadata"]
+    ctx.kube.patch_status(
+        RUNS, meta["namespace"], meta["name"], status, meta.get("resourceVersion")
+    )
     ctx.kube.event(body, "Warning", "InvalidSpec", message)
 
 
@@ -145,12 +148,17 @@ def reconcile_run(ctx: Context, body: dict[str, Any]) -> float | None:
         ctx.kube.event(body, "Warning", "MLflowUnreachable", str(error))
         return ctx.config.requeue_seconds
 
-    for event in result.events:
-        ctx.kube.event(body, event.type, event.reason, event.message)
     new_status = result.status.wire()
     old_status = body.get("status") or {}
     if new_status != old_status:
-        ctx.kube.patch_status(RUNS, namespace, name, status_patch(old_status, new_status))
+        # Conditional on the version this pass decided from (see Kube.patch_status): on Conflict
+        # the daemon re-reads the run and drives it again; every action above is idempotent.
+        ctx.kube.patch_status(
+            RUNS, namespace, name, status_patch(old_status, new_status), meta.get("resourceVersion")
+        )
+    # After the status write: a pass retried after a Conflict does not repeat its events.
+    for event in result.events:
+        ctx.kube.event(body, event.type, event.reason, event.message)
     if is_true(result.status.conditions, TRAINED) or result.status.phase.terminal:
         ctx.training_done(run_key)
     metrics.ACTIVE_JOBS.set(ctx.training_slots()[0])
@@ -171,7 +179,9 @@ def _wait_for_slot(ctx: Context, body: dict[str, Any], before: TrainingRunStatus
     if conditions != before.conditions:
         status = before.model_copy(update={"conditions": conditions})
         meta = body["metadata"]
-        ctx.kube.patch_status(RUNS, meta["namespace"], meta["name"], status.wire())
+        ctx.kube.patch_status(
+            RUNS, meta["namespace"], meta["name"], status.wire(), meta.get("resourceVersion")
+        )
 
 
 def _record_metrics(
