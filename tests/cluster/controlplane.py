@@ -502,6 +502,32 @@ def _up(
     return state
 
 
+def _apiserver_argv(state: ClusterState, b: Binaries) -> list[str]:
+    """kube-apiserver's flags: the same at the first start and at a restart."""
+    ports, pki = state.ports, state.path / "pki"
+    etcd_url = f"http://127.0.0.1:{ports['etcd']}"
+    return [
+        str(b.kube_apiserver),
+        f"--etcd-servers={etcd_url}",
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        f"--secure-port={ports['apiserver']}",
+        f"--cert-dir={pki}",
+        f"--tls-cert-file={pki / 'apiserver.crt'}",
+        f"--tls-private-key-file={pki / 'apiserver.key'}",
+        f"--client-ca-file={pki / 'ca.crt'}",
+        "--authorization-mode=Node,RBAC",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        f"--service-account-issuer={state.server}",
+        f"--service-account-key-file={pki / 'sa.pub'}",
+        f"--service-account-signing-key-file={pki / 'sa.key'}",
+        "--endpoint-reconciler-type=none",
+        "--allow-privileged=true",
+        "--max-requests-inflight=1000",
+        "--max-mutating-requests-inflight=500",
+    ]
+
+
 def _start(state: ClusterState, b: Binaries, die_with_parent: bool, crd_dir: Path) -> str:
     """Start the processes in order; returns how long each phase took."""
     d, ports, pki = state.path, state.ports, state.path / "pki"
@@ -548,31 +574,7 @@ def _start(state: ClusterState, b: Binaries, die_with_parent: bool, crd_dir: Pat
     )
     mark("etcd")
 
-    apiserver = _spawn(
-        state,
-        "kube-apiserver",
-        [
-            str(b.kube_apiserver),
-            f"--etcd-servers={etcd_url}",
-            "--bind-address=127.0.0.1",
-            "--advertise-address=127.0.0.1",
-            f"--secure-port={ports['apiserver']}",
-            f"--cert-dir={pki}",
-            f"--tls-cert-file={pki / 'apiserver.crt'}",
-            f"--tls-private-key-file={pki / 'apiserver.key'}",
-            f"--client-ca-file={pki / 'ca.crt'}",
-            "--authorization-mode=Node,RBAC",
-            f"--service-cluster-ip-range={SERVICE_CIDR}",
-            f"--service-account-issuer={state.server}",
-            f"--service-account-key-file={pki / 'sa.pub'}",
-            f"--service-account-signing-key-file={pki / 'sa.key'}",
-            "--endpoint-reconciler-type=none",
-            "--allow-privileged=true",
-            "--max-requests-inflight=1000",
-            "--max-mutating-requests-inflight=500",
-        ],
-        die_with_parent,
-    )
+    apiserver = _spawn(state, "kube-apiserver", _apiserver_argv(state, b), die_with_parent)
     _wait(
         "kube-apiserver /readyz",
         lambda: _get(d, state.server + "/readyz") == "ok",
@@ -666,6 +668,37 @@ def _start(state: ClusterState, b: Binaries, die_with_parent: bool, crd_dir: Pat
     )
     mark("node-agent")
     return ", ".join(phases)
+
+
+def restart_apiserver(
+    state: ClusterState,
+    downtime: float = 0.0,
+    while_down: Callable[[], None] = lambda: None,
+) -> ClusterState:
+    """Stop kube-apiserver (SIGTERM), stay down `downtime` seconds, run `while_down`, and start it
+    again with the same flags, port, certificates and etcd; returns once /readyz says ok.
+
+    For fault tests. Everything else keeps running, so clients see connection refused and their
+    watches end, then reconnect to the same server. The new process dies with this one only if
+    this process started the cluster (a shared ``make cluster-up`` cluster must outlive it).
+    """
+    d = state.path
+    with _locked(d):
+        _stop(state.procs["kube-apiserver"])
+        try:
+            time.sleep(downtime)
+            while_down()
+        finally:
+            own = state.owner == f"pytest pid {os.getpid()}"
+            proc = _spawn(state, "kube-apiserver", _apiserver_argv(state, require()), own)
+            _wait(
+                "kube-apiserver /readyz after a restart",
+                lambda: _get(d, state.server + "/readyz") == "ok",
+                120,
+                d / "logs" / "kube-apiserver.log",
+                proc,
+            )
+    return state
 
 
 def down(

@@ -19,11 +19,8 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import signal
-import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,11 +33,11 @@ from .controlplane import (
     DEFAULT_STATE_DIR,
     ClusterError,
     ClusterState,
-    free_port,
     install_crds,
     up,
 )
 from .controlplane import down as cluster_down
+from .mlflow_proc import MlflowServer, MlflowStartError
 
 CLUSTER_FIXTURES = {"cluster", "api_client", "namespace"}
 
@@ -133,63 +130,12 @@ def namespace(
 
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("mlflow")
-    port = free_port()
-    uri = f"http://127.0.0.1:{port}"
-    logfile = root / "server.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    # The GenAI job runner (a pool of huey consumer processes) is not needed for tracking
-    # and the registry, and costs seconds of start-up and idle CPU.
-    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
-    # The server's background job runner (huey consumers) costs two processes and CPU that the
-    # tests never use; on two cores it doubles the start-up time.
-    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
-    argv = [
-        sys.executable,
-        "-m",
-        "mlflow",
-        "server",
-        "--backend-store-uri",
-        f"sqlite:///{root / 'mlflow.db'}",
-        "--artifacts-destination",
-        str(root / "artifacts"),
-        "--serve-artifacts",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-    ]
-    with logfile.open("wb") as out:
-        proc = subprocess.Popen(
-            argv,
-            cwd=root,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow"))
     try:
-        deadline = time.monotonic() + 300
-        while True:
-            try:
-                with urllib.request.urlopen(f"{uri}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                tail = "\n".join(logfile.read_text(errors="replace").splitlines()[-30:])
-                pytest.fail(f"mlflow server did not come up on {uri}:\n{tail}", pytrace=False)
-            time.sleep(0.25)
-        yield uri
+        server.start()
+    except MlflowStartError as e:
+        pytest.fail(str(e), pytrace=False)
+    try:
+        yield server.uri
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
+        server.stop()

@@ -54,6 +54,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -72,6 +73,7 @@ POD_IP = "127.0.0.1"
 MESSAGE_LIMIT = 4096  # bytes, as the kubelet
 LOG_FALLBACK_LINES = 80
 LOG_FALLBACK_BYTES = 2048
+PUBLISH_RETRY_SECONDS = 600  # how long a pod status write is retried while the API is away
 
 
 def now() -> str:
@@ -387,6 +389,32 @@ class PodWorker(threading.Thread):
         ]
 
     def publish(self) -> None:
+        """Write the pod's status. Like a kubelet, keep trying while the API server is
+        unreachable or restarting (connection errors, 429, 5xx): a pod that finished during an
+        apiserver restart must still be reported, or its Job would run forever."""
+        delay, deadline = 0.5, time.monotonic() + PUBLISH_RETRY_SECONDS
+        while True:
+            try:
+                self.agent.kube.merge_patch(self.path + "/status", {"status": self._status()})
+                return
+            except ApiError as e:
+                if e.status in (404, 409):
+                    return
+                if e.status == 422:
+                    log.warning("%s/%s: status rejected: %s", self.ns, self.name, e)
+                    return
+                if e.status != 429 and e.status < 500:
+                    raise
+                error: Exception = e
+            except requests.RequestException as e:
+                error = e
+            if time.monotonic() > deadline:
+                raise error
+            log.warning("%s/%s: status not written (%s); retrying", self.ns, self.name, error)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    def _status(self) -> Obj:
         with self._lock:
             status: Obj = {
                 "phase": self.phase,
@@ -400,13 +428,7 @@ class PodWorker(threading.Thread):
             }
             if self.init:
                 status["initContainerStatuses"] = [c.status() for c in self.init]
-        try:
-            self.agent.kube.merge_patch(self.path + "/status", {"status": status})
-        except ApiError as e:
-            if e.status not in (404, 409, 422):
-                raise
-            if e.status == 422:
-                log.warning("%s/%s: status rejected: %s", self.ns, self.name, e)
+        return status
 
     # -- processes -----------------------------------------------------------------
     def _spawn(self, spec: Obj, st: ContainerState, env: dict[str, str]) -> int:

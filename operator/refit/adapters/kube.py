@@ -31,6 +31,11 @@ def load_config(kubeconfig: str | None = None) -> client.ApiClient:
     return client.ApiClient(configuration)
 
 
+class Conflict(RuntimeError):
+    """A conditional write lost: the object changed since it was read (HTTP 409). Not an error:
+    re-read the object and run the pass again."""
+
+
 def status_patch(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """A merge patch that turns status `old` into `new`: top-level fields that disappeared are
     sent as null (merge-patch removes them), so a cleared nextScheduleTime does not linger."""
@@ -95,12 +100,37 @@ class Kube:
                 return False
             raise
 
-    def patch_status(self, plural: str, namespace: str, name: str, status: dict[str, Any]) -> None:
-        """Merge-patch the status subresource (the only part of our objects Refit writes)."""
+    def patch_status(
+        self,
+        plural: str,
+        namespace: str,
+        name: str,
+        status: dict[str, Any],
+        resource_version: str | None = None,
+    ) -> dict[str, Any]:
+        """Merge-patch the status subresource (the only part of our objects Refit writes).
+
+        With `resource_version` (the version the caller decided from), the API server applies
+        the patch only if the object is still at that version, else answers 409 and this raises
+        `Conflict`: a pass that read a stale object must not overwrite a newer write (a
+        `refit promote`, another pass). Returns the patched object.
+        """
         # A dict body is sent as application/merge-patch+json: fields we omit are kept.
-        self.custom.patch_namespaced_custom_object_status(
-            GROUP, VERSION, namespace, plural, name, {"status": status}
-        )
+        body: dict[str, Any] = {"status": status}
+        if resource_version:
+            body["metadata"] = {"resourceVersion": resource_version}
+        try:
+            obj = self.custom.patch_namespaced_custom_object_status(
+                GROUP, VERSION, namespace, plural, name, body
+            )
+        except ApiException as error:
+            if error.status == 409:
+                raise Conflict(
+                    f"{plural}/{namespace}/{name} changed since resourceVersion "
+                    f"{resource_version}; re-reading"
+                ) from error
+            raise
+        return cast(dict[str, Any], obj)
 
     def patch_metadata(
         self, plural: str, namespace: str, name: str, metadata: dict[str, Any]

@@ -112,6 +112,12 @@ READY = Gauge(
 ACTIVE_JOBS = Gauge(
     "refit_active_training_jobs", "Training Jobs currently running.", registry=REGISTRY
 )
+STATUS_CONFLICTS = Counter(
+    "refit_status_conflicts_total",
+    "Status writes refused because the object changed since it was read (re-read, not an error).",
+    ["kind"],
+    registry=REGISTRY,
+)
 RECONCILE_ERRORS = Counter(
     "refit_reconcile_errors_total",
     "Reconcile passes that raised, by kind.",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
+from refit.adapters import failpoints
 from refit.adapters.mlflow import (
     CHAMPION_VERSION_TAG,
     Mlflow,
@@ -135,6 +136,7 @@ class RunDriver:
                     action.run_name,
                     dict(action.tags),
                 )
+                failpoints.hit("after-mlflow-run-create")
                 obs = replace(
                     obs,
                     mlflow_run_id=record.run_id,
@@ -142,14 +144,18 @@ class RunDriver:
                     mlflow_run_url=self.mlflow.run_url(record.experiment_id, record.run_id),
                 )
             case CreateTrainingJob():
+                failpoints.hit("before-job-create-train")
                 seen = self.jobs.create(
                     action.job_name, Step.TRAIN, action.mlflow_run_id, action.suspend
                 )
+                failpoints.hit("after-job-create-train")
                 obs = replace(obs, jobs={**obs.jobs, action.job_name: seen})
             case CreateEvaluationJob():
+                failpoints.hit("before-job-create-evaluate")
                 seen = self.jobs.create(
                     action.job_name, Step.EVALUATE, action.mlflow_run_id, action.suspend
                 )
+                failpoints.hit("after-job-create-evaluate")
                 obs = replace(obs, jobs={**obs.jobs, action.job_name: seen})
             case RegisterCandidate():
                 version = self.mlflow.ensure_version(
@@ -157,6 +163,7 @@ class RunDriver:
                     action.mlflow_run_id,
                     {"refit.training-run": self.identity.name},
                 )
+                failpoints.hit("after-version-register")
                 self.mlflow.set_alias(action.model_name, action.challenger_alias, version)
                 obs = replace(obs, candidate_version=version)
             case ReadEvaluation():
@@ -175,6 +182,7 @@ class RunDriver:
                 _, current = self.mlflow.move_alias_if(
                     action.model_name, action.alias, action.expected_version, action.new_version
                 )
+                failpoints.hit("after-alias-move")
                 obs = replace(obs, champion_alias=AliasObservation(current))
             case TagModelVersion():
                 self.mlflow.set_version_tags(action.model_name, action.version, dict(action.tags))

@@ -16,6 +16,7 @@ from typing import Any
 import kopf
 
 from refit.adapters import metrics
+from refit.adapters.kube import PIPELINES, RUNS, Conflict
 from refit.api.base import GROUP, VERSION
 from refit.api.enums import RunPhase
 from refit.controllers.context import Context
@@ -57,6 +58,16 @@ async def _sleep(ctx: Context, key: tuple[str, str, str], stopped: Any, seconds:
             for waiter in waiters:
                 waiter.cancel()
     event.clear()
+
+
+async def _reread(ctx: Context, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+    """The object as the API server has it now: after a Conflict the watch may not have
+    delivered the newer version yet, and deciding again from the stale one would conflict again."""
+    try:
+        return await asyncio.to_thread(ctx.kube.get, plural, namespace, name)
+    except Exception as error:  # e.g. the API server is restarting: the loop backs off
+        log.warning("re-reading %s %s/%s failed: %s", plural, namespace, name, error)
+        return None
 
 
 def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
@@ -130,12 +141,20 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
         namespace = namespace or ""
         key = ("tp", namespace, name)
         backoff = 1.0
+        fresh: dict[str, Any] | None = None  # re-read after a Conflict, used for one pass
         while not stopped:
             runs = list(runs_by_pipeline.get((namespace, name), []))
+            current, fresh = fresh or _snapshot(body), None
             try:
-                wake_at = await asyncio.to_thread(reconcile_pipeline, ctx, _snapshot(body), runs)
+                wake_at = await asyncio.to_thread(reconcile_pipeline, ctx, current, runs)
                 backoff = 1.0
                 delay = (wake_at - ctx.clock()).total_seconds() if wake_at else 3600.0
+            except Conflict as conflict:
+                log.info("pipeline %s/%s: %s", namespace, name, conflict)
+                metrics.STATUS_CONFLICTS.labels("TrainingPipeline").inc()
+                fresh, delay = await _reread(ctx, PIPELINES, namespace, name), 0.0
+                if fresh is None:  # deleted meanwhile (kopf stops this daemon), or unreadable
+                    delay = backoff
             except Exception:
                 log.exception(
                     "pipeline %s/%s: reconcile failed; retrying in %.0fs", namespace, name, backoff
@@ -159,10 +178,18 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
         namespace = namespace or ""
         key = ("tr", namespace, name)
         backoff = 1.0
+        fresh: dict[str, Any] | None = None  # re-read after a Conflict, used for one pass
         while not stopped:
+            current, fresh = fresh or _snapshot(body), None
             try:
-                delay = await asyncio.to_thread(reconcile_run, ctx, _snapshot(body))
+                delay = await asyncio.to_thread(reconcile_run, ctx, current)
                 backoff = 1.0
+            except Conflict as conflict:
+                log.info("run %s/%s: %s", namespace, name, conflict)
+                metrics.STATUS_CONFLICTS.labels("TrainingRun").inc()
+                fresh, delay = await _reread(ctx, RUNS, namespace, name), 0.0
+                if fresh is None:
+                    delay = backoff
             except Exception:
                 log.exception(
                     "run %s/%s: reconcile failed; retrying in %.0fs", namespace, name, backoff

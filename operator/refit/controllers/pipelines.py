@@ -67,7 +67,10 @@ def _invalid(ctx: Context, body: dict[str, Any], reason: str, message: str) -> N
         "conditions": [c.wire() for c in conditions],
         "observedGeneration": body["metadata"].get("generation"),
     }
-    ctx.kube.patch_status(PIPELINES, body["metadata"]["namespace"], body["metadata"]["name"], patch)
+    meta = body["metadata"]
+    ctx.kube.patch_status(
+        PIPELINES, meta["namespace"], meta["name"], patch, meta.get("resourceVersion")
+    )
     if existing is None or existing.reason != reason or existing.status != ConditionStatus.FALSE:
         ctx.kube.event(body, "Warning", reason, message)
     metrics.READY.labels(body["metadata"]["namespace"], body["metadata"]["name"]).set(0)
@@ -233,12 +236,20 @@ def reconcile_pipeline(
             )
     if plan.start_drift_check is not None:
         _start_drift_check(ctx, tp, plan)
-    for event in plan.events:
-        ctx.kube.event(body, event.type, event.reason, event.message)
-
     new_status = plan.status.wire()
     if new_status != old_status:
-        ctx.kube.patch_status(PIPELINES, namespace, name, status_patch(old_status, new_status))
+        # Conditional on the version this pass decided from: a stale pass must not overwrite a
+        # newer write (`refit promote`, `refit rollback`); Conflict makes the daemon re-read.
+        ctx.kube.patch_status(
+            PIPELINES,
+            namespace,
+            name,
+            status_patch(old_status, new_status),
+            body["metadata"].get("resourceVersion"),
+        )
+    # After the status write: a pass retried after a Conflict does not repeat its events.
+    for event in plan.events:
+        ctx.kube.event(body, event.type, event.reason, event.message)
     _record_metrics(namespace, name, plan, (old_status.get("lastDriftCheck") or {}).get("result"))
     return plan.wake_at
 

@@ -13,13 +13,13 @@ from refit.adapters.kube_jobs import KubeJobBackend
 from refit.adapters.mlflow import MlflowUnavailable
 from refit.adapters.run_driver import RunDriver
 from refit.api.base import API_VERSION
-from refit.api.conditions import TRAINED, Reason
+from refit.api.conditions import EVALUATED, PROMOTED, TRAINED, Reason
 from refit.api.enums import RunPhase
 from refit.api.manifests import problems_from_validation_error
 from refit.api.pipeline import TrainingPipeline
 from refit.api.run import TrainingRun, TrainingRunStatus
 from refit.controllers.context import Context
-from refit.core.conditions import is_true, set_condition
+from refit.core.conditions import get_condition, is_true, set_condition
 from refit.core.job_spec import JobRequest, Step, run_job_request
 from refit.core.run_snapshot import SNAPSHOT_FIELDS
 from refit.core.run_state import RunIdentity
@@ -75,7 +75,10 @@ def _fail_invalid(ctx: Context, body: dict[str, Any], message: str) -> None:
             }
         ],
     }
-    ctx.kube.patch_status(RUNS, body["metadata"]["namespace"], body["metadata"]["name"], status)
+    meta = body["metadata"]
+    ctx.kube.patch_status(
+        RUNS, meta["namespace"], meta["name"], status, meta.get("resourceVersion")
+    )
     ctx.kube.event(body, "Warning", "InvalidSpec", message)
 
 
@@ -137,25 +140,60 @@ def reconcile_run(ctx: Context, body: dict[str, Any]) -> float | None:
         ctx.training_started(run_key, pipeline_key)
     approved = (meta.get("annotations") or {}).get(APPROVAL_ANNOTATION, "").lower() == "true"
     try:
+        # A pass whose Jobs are running needs no MLflow call, so an outage would stay invisible
+        # until a step needs the server: ping it (at most every 30 s per server) to say so now.
+        ctx.mlflow_reachable(tracking_uri)
         result = driver.drive(
             before, approved=approved, deleting=bool(meta.get("deletionTimestamp"))
         )
     except MlflowUnavailable as error:
         log.warning("run %s/%s: %s; retrying", namespace, name, error)
-        ctx.kube.event(body, "Warning", "MLflowUnreachable", str(error))
+        _mlflow_unreachable(ctx, body, before, str(error))
         return ctx.config.requeue_seconds
 
-    for event in result.events:
-        ctx.kube.event(body, event.type, event.reason, event.message)
     new_status = result.status.wire()
     old_status = body.get("status") or {}
     if new_status != old_status:
-        ctx.kube.patch_status(RUNS, namespace, name, status_patch(old_status, new_status))
+        # Conditional on the version this pass decided from (see Kube.patch_status): on Conflict
+        # the daemon re-reads the run and drives it again; every action above is idempotent.
+        ctx.kube.patch_status(
+            RUNS, namespace, name, status_patch(old_status, new_status), meta.get("resourceVersion")
+        )
+    # After the status write: a pass retried after a Conflict does not repeat its events.
+    for event in result.events:
+        ctx.kube.event(body, event.type, event.reason, event.message)
     if is_true(result.status.conditions, TRAINED) or result.status.phase.terminal:
         ctx.training_done(run_key)
     metrics.ACTIVE_JOBS.set(ctx.training_slots()[0])
     _record_metrics(namespace, run, before, result.status)
     return None if result.status.phase.terminal else ctx.config.requeue_seconds
+
+
+def _mlflow_unreachable(
+    ctx: Context, body: dict[str, Any], before: TrainingRunStatus, message: str
+) -> None:
+    """The milestone the run waits for (Trained, else Evaluated, else Promoted) says, Unknown
+    with reason MLflowUnreachable, why it does not progress; the next pass that reaches MLflow
+    overwrites it with the step's own reason. Nothing else changes: Jobs keep running, and
+    nothing is retried blindly. One event per outage, not one per pass."""
+    conditions = before.conditions
+    waiting_for = next((c for c in (TRAINED, EVALUATED) if not is_true(conditions, c)), PROMOTED)
+    already = get_condition(conditions, waiting_for)
+    if already is not None and already.reason == Reason.MLFLOW_UNREACHABLE:
+        return
+    message = f"{message}; the run waits for it (its Jobs keep running) and retries"
+    updated = set_condition(
+        conditions, waiting_for, None, Reason.MLFLOW_UNREACHABLE, message, now=ctx.clock()
+    )
+    meta = body["metadata"]
+    ctx.kube.patch_status(
+        RUNS,
+        meta["namespace"],
+        meta["name"],
+        before.model_copy(update={"conditions": updated}).wire(),
+        meta.get("resourceVersion"),
+    )
+    ctx.kube.event(body, "Warning", Reason.MLFLOW_UNREACHABLE, message)
 
 
 def _wait_for_slot(ctx: Context, body: dict[str, Any], before: TrainingRunStatus) -> None:
@@ -171,7 +209,9 @@ def _wait_for_slot(ctx: Context, body: dict[str, Any], before: TrainingRunStatus
     if conditions != before.conditions:
         status = before.model_copy(update={"conditions": conditions})
         meta = body["metadata"]
-        ctx.kube.patch_status(RUNS, meta["namespace"], meta["name"], status.wire())
+        ctx.kube.patch_status(
+            RUNS, meta["namespace"], meta["name"], status.wire(), meta.get("resourceVersion")
+        )
 
 
 def _record_metrics(

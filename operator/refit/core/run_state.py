@@ -18,7 +18,8 @@ controller, or the local runner) does this, in a loop, and writes the status onc
 Answers: EnsureMlflowRun → `mlflow_run_id`; CreateTrainingJob / CreateEvaluationJob → `jobs`;
 RegisterCandidate → `candidate_version`; ReadEvaluation → `evaluation`; ReadChampionAlias and
 MoveChampionAlias → `champion_alias` (the alias after the compare-and-set, whoever won). Events,
-tags and MarkMlflowRun answer nothing. Emitted events repeat only if a status write is lost.
+tags and MarkMlflowRun answer nothing. The operator posts emitted events after the status write
+(conditional on the version read): a pass retried after a Conflict repeats none of them.
 
 Safe to re-run after a crash at any point. Progress is re-derived from observations, and status
 conditions only record milestones that may no longer be observable (a finished Job deleted by its
