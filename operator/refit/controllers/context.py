@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from refit.adapters.kube import Kube
-from refit.adapters.mlflow import Mlflow
+from refit.adapters.mlflow import Mlflow, connect
 from refit.controllers.config import OperatorConfig
 from refit.core.fair_queue import Waiting, admit
 
@@ -109,5 +109,5 @@ class Context:
             )
         with self._lock:
             if uri not in self._mlflow:
-                self._mlflow[uri] = Mlflow(uri)
+                self._mlflow[uri] = connect(uri)
             return self._mlflow[uri]
