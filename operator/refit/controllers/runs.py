@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -79,8 +80,12 @@ def _fail_invalid(ctx: Context, body: dict[str, Any], message: str) -> None:
     ctx.kube.event(body, "Warning", "InvalidSpec", message)
 
 
-def reconcile_run(ctx: Context, body: dict[str, Any]) -> float | None:
-    """One pass over a TrainingRun. Returns seconds until the next pass, None once terminal."""
+def reconcile_run(
+    ctx: Context, body: dict[str, Any], jobs: Sequence[dict[str, Any]] | None = None
+) -> float | None:
+    """One pass over a TrainingRun. Returns seconds until the next pass, None once terminal.
+
+    `jobs`: the run's Jobs from the operator's watch (kube_jobs.job_summary); None lists them."""
     meta = body["metadata"]
     namespace, name = meta["namespace"], meta["name"]
     try:
@@ -123,7 +128,9 @@ def reconcile_run(ctx: Context, body: dict[str, Any]) -> float | None:
             generation=meta.get("generation"),
         ),
         mlflow=ctx.mlflow(tracking_uri),
-        jobs=KubeJobBackend(ctx.kube, namespace, name, _job_request_factory(run, tracking_uri)),
+        jobs=KubeJobBackend(
+            ctx.kube, namespace, name, _job_request_factory(run, tracking_uri), indexed=jobs
+        ),
         clock=ctx.clock,
     )
     run_key, pipeline_key = f"{namespace}/{name}", f"{namespace}/{spec.pipeline_ref.name}"
