@@ -136,7 +136,9 @@ def test_global_cap_queues_training_jobs(
         namespace,
         mlflow_server,
         tmp_path / "operator.log",
-        extra_env={"REFIT_MAX_CONCURRENT_JOBS": "1", "REFIT_REQUEUE_SECONDS": "2"},
+        # Requeue far beyond the test's timeouts: the queued run must be woken when the slot
+        # frees, not find it on a periodic re-check.
+        extra_env={"REFIT_MAX_CONCURRENT_JOBS": "1", "REFIT_REQUEUE_SECONDS": "900"},
     ).start()
     try:
         quick = {
@@ -162,7 +164,7 @@ def test_global_cap_queues_training_jobs(
         )
         assert "1 of 1" in cond["message"]
         assert len([j for j in refit.jobs() if j.metadata.name.endswith("-train")]) == 1
-        # Once the first training finishes, the queued run gets the slot.
+        # Once the first training finishes, the queued run gets the slot (woken, not polling).
         wait_for(
             "second training Job",
             lambda: len([j for j in refit.jobs() if j.metadata.name.endswith("-train")]) == 2,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,15 @@ def observe_job(job: dict[str, Any] | None) -> JobObservation:
     return JobObservation(JobState.ACTIVE)
 
 
+def job_summary(name: str, spec: Any, status: Any) -> dict[str, Any]:
+    """What `observe_job` reads of a Job, small enough to keep for every Job in memory."""
+    return {
+        "metadata": {"name": name},
+        "spec": {"suspend": bool((spec or {}).get("suspend"))},
+        "status": {"conditions": [dict(c) for c in (status or {}).get("conditions") or []]},
+    }
+
+
 def termination_message(kube: Kube, namespace: str, job_name: str) -> str | None:
     """The trainer's one-line reason, from the newest failed pod's termination message."""
     pods = kube.core.list_namespaced_pod(
@@ -56,14 +65,22 @@ class KubeJobBackend:
     run_name: str
     request: Callable[[str, Step, str], JobRequest]
     """Builds the JobRequest for (job name, step, MLflow run id)."""
+    indexed: Sequence[dict[str, Any]] | None = None
+    """The run's Jobs as the operator's watch last saw them (`job_summary`); None: list them.
+    A Job the watch has not delivered yet looks absent: creating it again is answered
+    AlreadyExists and the existing Job is read back, so staleness costs a request, never a
+    second Job."""
 
     def observe(self) -> dict[str, JobObservation]:
-        jobs = self.kube.batch.list_namespaced_job(
-            self.namespace, label_selector=f"{LABEL_RUN}={self.run_name}"
-        )
+        if self.indexed is not None:
+            jobs = list(self.indexed)
+        else:
+            listed = self.kube.batch.list_namespaced_job(
+                self.namespace, label_selector=f"{LABEL_RUN}={self.run_name}"
+            )
+            jobs = [self.kube.to_dict(job) for job in listed.items]
         seen: dict[str, JobObservation] = {}
-        for job in jobs.items:
-            as_dict = self.kube.to_dict(job)
+        for as_dict in jobs:
             name = str(as_dict["metadata"]["name"])
             observation = observe_job(as_dict)
             if observation.state is JobState.FAILED:

@@ -16,7 +16,7 @@ from typing import Any, Final
 from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 
-from refit.adapters.mlflow import Mlflow, MlflowUnavailable
+from refit.adapters.mlflow import Mlflow, MlflowError, MlflowUnavailable, connect
 from refit.api.enums import RunPhase, TriggerType
 from refit.api.pipeline import ChampionStatus, TrainingPipeline
 from refit.cli import connection
@@ -86,19 +86,23 @@ def _mlflow(body: dict[str, Any], override: str | None) -> Mlflow:
 
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
-    return Mlflow(uri)
+    return connect(uri)
 
 
 def _version_champion(
     mlflow: Mlflow, tp: TrainingPipeline, version: str, now: datetime
 ) -> ChampionStatus:
     """What status.champion says about `version`: its run and its primary metric."""
-    from mlflow.exceptions import MlflowException
-
     model, metric = tp.spec.model.name, tp.spec.evaluation.metric
     try:
         version_run = mlflow.version_run_id(model, version)
-    except MlflowException as error:
+    except MlflowError as error:
+        raise CliError(
+            f"model {model} has no version {version} in MLflow at {mlflow.tracking_uri}"
+        ) from error
+    except Exception as error:  # the mlflow client's MlflowException, for local stores
+        if type(error).__name__ not in {"MlflowException", "RestException"}:
+            raise
         raise CliError(
             f"model {model} has no version {version} in MLflow at {mlflow.tracking_uri}"
         ) from error

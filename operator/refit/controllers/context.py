@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from refit.adapters.kube import Kube
-from refit.adapters.mlflow import Mlflow
+from refit.adapters.mlflow import Mlflow, connect
 from refit.controllers.config import OperatorConfig
 from refit.core.fair_queue import Waiting, admit
 
@@ -26,9 +26,11 @@ class Wakeups:
 
     def __init__(self) -> None:
         self._events: dict[WakeKey, asyncio.Event] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def event(self, key: WakeKey) -> asyncio.Event:
         if key not in self._events:
+            self._loop = asyncio.get_running_loop()
             self._events[key] = asyncio.Event()
         return self._events[key]
 
@@ -36,6 +38,11 @@ class Wakeups:
         event = self._events.get(key)
         if event is not None:
             event.set()
+
+    def wake_from_thread(self, key: WakeKey) -> None:
+        """`wake` for code running in a worker thread (a reconcile pass)."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.wake, key)
 
     def forget(self, key: WakeKey) -> None:
         self._events.pop(key, None)
@@ -91,9 +98,25 @@ class Context:
             self._training[run] = pipeline
 
     def training_done(self, run: str) -> None:
+        """`run` left its slot: wake the waiting runs that the fair queue admits now, instead of
+        leaving them to notice on their next requeue (REFIT_REQUEUE_SECONDS later)."""
         with self._lock:
-            self._training.pop(run, None)
+            freed = self._training.pop(run, None) is not None
             self._waiting.pop(run, None)
+            admissible = self._admissible() if freed else []
+        for waiting in admissible:
+            namespace, _, name = waiting.partition("/")
+            self.wakeups.wake_from_thread(("tr", namespace, name))
+
+    def _admissible(self) -> list[str]:
+        """Waiting runs the fair queue would admit now (caller holds the lock)."""
+        cap = self.config.max_concurrent_jobs
+        if cap <= 0 or not self._waiting:
+            return []
+        running: dict[str, int] = {}
+        for owner in self._training.values():
+            running[owner] = running.get(owner, 0) + 1
+        return admit(list(self._waiting.values()), running, cap)
 
     def training_slots(self) -> tuple[int, int]:
         """(running, waiting) training Jobs, for messages and metrics."""
@@ -109,5 +132,5 @@ class Context:
             )
         with self._lock:
             if uri not in self._mlflow:
-                self._mlflow[uri] = Mlflow(uri)
+                self._mlflow[uri] = connect(uri)
             return self._mlflow[uri]

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import logging
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import kopf
 
 from refit.adapters import metrics
 from refit.adapters.kube import PIPELINES, RUNS, Conflict
+from refit.adapters.kube_jobs import job_summary
 from refit.api.base import GROUP, VERSION
 from refit.api.enums import RunPhase
 from refit.controllers.context import Context
@@ -30,6 +33,12 @@ log = logging.getLogger(__name__)
 FINALIZER = "refit.dev/finalizer"
 ANNOTATION_PREFIX = "refit.dev"
 MAX_BACKOFF = 300.0
+# Reconcile passes block on HTTP (apiserver, MLflow), so they run in threads. Pipelines and runs
+# get a pool each: at a tick, the pipelines' passes (which create the scheduled runs) must not
+# queue behind the new runs' passes, which wait on MLflow (asyncio's default pool has only
+# cpu_count + 4 threads, 6 on two cores).
+PIPELINE_WORKERS = 16
+RUN_WORKERS = 16
 
 
 def _terminal(status: Any, **_: Any) -> bool:
@@ -72,6 +81,11 @@ async def _reread(ctx: Context, plural: str, namespace: str, name: str) -> dict[
 
 def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
     """Register every handler on `registry`, closing over the shared context."""
+    pipeline_pool = ThreadPoolExecutor(PIPELINE_WORKERS, thread_name_prefix="refit-pipeline")
+    run_pool = ThreadPoolExecutor(RUN_WORKERS, thread_name_prefix="refit-run")
+
+    async def in_pool(pool: ThreadPoolExecutor, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(fn, *args))
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
@@ -110,6 +124,28 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
         pipeline = (body.get("spec") or {}).get("pipelineRef", {}).get("name", "")
         return {(namespace, pipeline): RunSummary.from_object(body)}
 
+    @kopf.index(
+        "batch",
+        "v1",
+        "jobs",
+        labels={LABEL_MANAGED_BY: MANAGED_BY},
+        id="jobs_by_run",
+        registry=registry,
+    )
+    def jobs_by_run(
+        namespace: str | None,
+        name: str,
+        labels: Mapping[str, str],
+        spec: Any,
+        status: Any,
+        **_: Any,
+    ) -> dict[tuple[str, str], dict[str, Any]] | None:
+        # A run pass reads its Jobs here instead of listing them: no request per pass.
+        run = labels.get(LABEL_RUN)
+        if not run or labels.get(LABEL_STEP) == "drift":
+            return None
+        return {(namespace or "", run): job_summary(name, spec, status)}
+
     @kopf.on.event(GROUP, VERSION, "trainingruns", registry=registry)
     def run_changed(namespace: str | None, name: str, body: kopf.Body, **_: Any) -> None:
         pipeline = (body.get("spec") or {}).get("pipelineRef", {}).get("name", "")
@@ -146,7 +182,7 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
             runs = list(runs_by_pipeline.get((namespace, name), []))
             current, fresh = fresh or _snapshot(body), None
             try:
-                wake_at = await asyncio.to_thread(reconcile_pipeline, ctx, current, runs)
+                wake_at = await in_pool(pipeline_pool, reconcile_pipeline, ctx, current, runs)
                 backoff = 1.0
                 delay = (wake_at - ctx.clock()).total_seconds() if wake_at else 3600.0
             except Conflict as conflict:
@@ -173,16 +209,22 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
         cancellation_timeout=5.0,
     )
     async def run_daemon(
-        stopped: kopf.DaemonStopped, namespace: str | None, name: str, body: kopf.Body, **_: Any
+        stopped: kopf.DaemonStopped,
+        namespace: str | None,
+        name: str,
+        body: kopf.Body,
+        **kwargs: Any,
     ) -> None:
+        jobs_by_run: kopf.Index[Any, Any] = kwargs["jobs_by_run"]
         namespace = namespace or ""
         key = ("tr", namespace, name)
         backoff = 1.0
         fresh: dict[str, Any] | None = None  # re-read after a Conflict, used for one pass
         while not stopped:
             current, fresh = fresh or _snapshot(body), None
+            jobs = list(jobs_by_run.get((namespace, name), []))
             try:
-                delay = await asyncio.to_thread(reconcile_run, ctx, current)
+                delay = await in_pool(run_pool, reconcile_run, ctx, current, jobs)
                 backoff = 1.0
             except Conflict as conflict:
                 log.info("run %s/%s: %s", namespace, name, conflict)

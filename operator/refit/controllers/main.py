@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
@@ -49,7 +50,27 @@ def configure_logging(log_format: str) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+M_ARENA_MAX = -8  # glibc mallopt parameter
+
+
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Cap glibc's malloc arenas (default 8 per core), unless MALLOC_ARENA_MAX says otherwise.
+
+    Reconcile passes run in thread pools; each thread that allocates gets an arena of its own,
+    and a thousand pipelines' start-up passes spread over them fragment memory that is never
+    given back. Two arenas keep the operator's resident set near what it actually holds, at no
+    measurable cost here: the threads mostly wait on HTTP."""
+    if os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(M_ARENA_MAX, arenas)
+    except (OSError, AttributeError):  # not glibc (musl has no arenas to cap)
+        return
+
+
 def run_operator(config: OperatorConfig, kubeconfig: str | None = None) -> None:
+    limit_malloc_arenas()
     configure_logging(config.log_format)
     # MLflow's client retries a dead server for minutes by default; a reconcile pass must give
     # up fast, report MLflowUnreachable, and try again on its own schedule.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -143,9 +144,9 @@ def _drift_observation(ctx: Context, tp: TrainingPipeline) -> DriftObservation |
         return DriftObservation(finished=True, error="drift check has no MLflow run")
     mlflow = ctx.mlflow(tp.spec.mlflow.tracking_uri)
     try:
-        path = mlflow.client.download_artifacts(last.mlflow_run_id, DRIFT_REPORT_ARTIFACT)
-        with open(path, encoding="utf-8") as handle:
-            report = json.load(handle)
+        with tempfile.TemporaryDirectory(prefix="refit-drift-") as folder:
+            path = mlflow.download_artifact(last.mlflow_run_id, DRIFT_REPORT_ARTIFACT, folder)
+            report = json.loads(path.read_text(encoding="utf-8"))
     except Exception as error:
         return DriftObservation(finished=True, error=f"drift report unreadable: {error}")
     return DriftObservation(finished=True, report=report)

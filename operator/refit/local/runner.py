@@ -23,7 +23,8 @@ from typing import Any, Final
 import mlflow
 import yaml
 
-from refit.adapters.mlflow import DRIFT_CHECK_UID_TAG, Mlflow
+from refit.adapters.mlflow import DRIFT_CHECK_UID_TAG
+from refit.adapters.mlflow_sdk import MlflowSdk
 from refit.adapters.run_driver import RunDriver
 from refit.api.base import API_VERSION
 from refit.api.enums import ConditionStatus, RunPhase, TriggerType
@@ -71,7 +72,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class LocalMlflow(Mlflow):
+class LocalMlflow(MlflowSdk):
     """The MLflow adapter, with links into `mlflow ui` for a local SQLite or file store."""
 
     def __init__(self, tracking_uri: str, ui_url: str = MLFLOW_UI) -> None:
