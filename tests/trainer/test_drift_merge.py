@@ -66,3 +66,24 @@ def test_distinct_count(case: str, cap: int) -> None:
     else:
         assert got == both
     assert samples.reference_distinct_count() == np.unique(ref).size
+
+
+# Sizes that cross the block boundary, share no factor, or divide one another.
+SIZES = [(70_001, 33_333), (65_536, 98_305), (40_000, 10_000), (1, 4), (7, 3)]
+
+
+@pytest.mark.parametrize(("n", "m"), SIZES)
+@pytest.mark.parametrize("in_float", [True, False], ids=["float64 steps", "int64 steps"])
+def test_wasserstein_unequal_sizes_equals_scipy(
+    n: int, m: int, in_float: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from refit_trainer.drift.stattests import wasserstein
+
+    # The int64 path serves grids beyond 2**52 steps; force it to check it on small ones.
+    monkeypatch.setattr(wasserstein, "EXACT_IN_FLOAT", 2**52 if in_float else 0)
+    rng = np.random.default_rng(n + m)
+    ref, cur = rng.normal(size=n), rng.integers(-2, 3, size=m).astype(float)
+    samples = NumericSamples(ref, cur, integer=False)
+    assert wasserstein_distance(samples) == pytest.approx(
+        stats.wasserstein_distance(ref, cur), rel=1e-9, abs=1e-15
+    )

@@ -22,7 +22,7 @@ import pandas as pd
 from refit_trainer.drift import selection
 from refit_trainer.drift.config import AUTO, DriftConfig
 from refit_trainer.drift.kinds import TESTABLE, Kind, infer_kind
-from refit_trainer.drift.samples import CategoricalSamples, NumericSamples, Samples
+from refit_trainer.drift.samples import CategoricalSamples, NumericSamples, Samples, value_counts
 from refit_trainer.drift.stattests import registry
 from refit_trainer.errors import BadDataError
 
@@ -130,7 +130,9 @@ def _features(reference: pd.DataFrame, current: pd.DataFrame, config: DriftConfi
 def check_feature(
     name: str, reference: pd.Series, current: pd.Series, config: DriftConfig
 ) -> FeatureResult:
-    kind = config.column_types.get(name) or infer_kind(reference)
+    # Strings and integers are hashed to count their values; do it once for kind and counts.
+    counts = value_counts(reference) if _hashed(reference) else None
+    kind = config.column_types.get(name) or infer_kind(reference, counts)
     if kind not in TESTABLE:
         return FeatureResult(name, str(kind), SKIPPED, False, note=f"{kind} columns are not tested")
 
@@ -142,7 +144,7 @@ def check_feature(
             True,
             note=f"numerical in reference but {current.dtype} in current",
         )
-    samples, missing_ref, missing_cur = _prepare(kind, reference, current)
+    samples, missing_ref, missing_cur = _prepare(kind, reference, current, counts)
     base = {
         "feature": name,
         "kind": str(kind),
@@ -189,18 +191,39 @@ def _numeric(column: pd.Series) -> bool:
     )
 
 
-def _prepare(kind: Kind, reference: pd.Series, current: pd.Series) -> tuple[Samples, int, int]:
+def _hashed(column: pd.Series) -> bool:
+    dtype = column.dtype
+    return not pd.api.types.is_bool_dtype(dtype) and (
+        pd.api.types.is_integer_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+        or pd.api.types.is_object_dtype(dtype)
+    )
+
+
+def _prepare(
+    kind: Kind, reference: pd.Series, current: pd.Series, reference_counts: pd.Series | None
+) -> tuple[Samples, int, int]:
     if kind is Kind.NUMERICAL and _numeric(reference):
-        ref = reference.to_numpy(dtype=np.float64, na_value=np.nan)
-        cur = current.to_numpy(dtype=np.float64, na_value=np.nan)
-        ref_ok, cur_ok = np.isfinite(ref), np.isfinite(cur)
+        ref, missing_ref = _finite(reference)
+        cur, missing_cur = _finite(current)
         integer = pd.api.types.is_integer_dtype(reference.dtype) and pd.api.types.is_integer_dtype(
             current.dtype
         )
-        samples: Samples = NumericSamples(ref[ref_ok], cur[cur_ok], integer=integer)
-        return samples, int(ref.size - ref_ok.sum()), int(cur.size - cur_ok.sum())
-    samples = CategoricalSamples(reference, current)
-    return samples, int(reference.isna().sum()), int(current.isna().sum())
+        return NumericSamples(ref, cur, integer=integer), missing_ref, missing_cur
+    samples = CategoricalSamples(reference, current, reference_counts)
+    # Counts leave out missing values, so what they do not cover is missing.
+    return samples, len(reference) - samples.n_reference, len(current) - samples.n_current
+
+
+def _finite(column: pd.Series) -> tuple[np.ndarray, int]:
+    """Finite values as float64 and how many were missing or infinite."""
+    if isinstance(column.dtype, np.dtype):
+        values = column.to_numpy(dtype=np.float64)  # plain numpy: NaN already marks missing
+    else:
+        values = column.to_numpy(dtype=np.float64, na_value=np.nan)  # nullable: NA -> NaN
+    finite = np.isfinite(values)
+    missing = int(finite.size - np.count_nonzero(finite))
+    return (values[finite] if missing else values), missing
 
 
 def _choose_test(samples: Samples, name: str) -> tuple[registry.StatTest, str | None]:

@@ -27,25 +27,30 @@ class Kind(StrEnum):
 TESTABLE = (Kind.NUMERICAL, Kind.CATEGORICAL)
 
 
-def infer_kind(column: pd.Series) -> Kind:
+def infer_kind(column: pd.Series, counts: pd.Series | None = None) -> Kind:
+    """`counts`, when given, is `column.value_counts()`: the caller's, to hash values once."""
     dtype = column.dtype
+
+    def distinct() -> int:
+        return len(counts) if counts is not None else int(column.nunique())
+
     if pd.api.types.is_bool_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
         return Kind.CATEGORICAL
     if pd.api.types.is_float_dtype(dtype):
         return Kind.NUMERICAL
     if pd.api.types.is_integer_dtype(dtype):
-        if column.nunique() <= INTEGER_CARDINALITY_LIMIT:
+        if distinct() <= INTEGER_CARDINALITY_LIMIT:
             return Kind.CATEGORICAL
         return Kind.NUMERICAL
     if pd.api.types.is_datetime64_any_dtype(dtype):
         return Kind.DATETIME
     if pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype):
-        values = column.dropna()
-        if values.empty:
+        first, last = column.first_valid_index(), column.last_valid_index()
+        if first is None or last is None:
             return Kind.UNKNOWN
-        if not (isinstance(values.iloc[0], str) and isinstance(values.iloc[-1], str)):
+        if not (isinstance(column.loc[first], str) and isinstance(column.loc[last], str)):
             return Kind.UNKNOWN
-        if column.nunique() > values.count() * 0.5:
+        if distinct() > column.count() * 0.5:
             return Kind.TEXT
         return Kind.CATEGORICAL
     return Kind.UNKNOWN

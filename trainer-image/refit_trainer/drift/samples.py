@@ -156,9 +156,11 @@ class NumericSamples(Samples):
 class CategoricalSamples(Samples):
     kind = Kind.CATEGORICAL
 
-    def __init__(self, reference: pd.Series, current: pd.Series) -> None:
-        ref_counts = reference.value_counts(dropna=True, sort=False)
-        cur_counts = current.value_counts(dropna=True, sort=False)
+    def __init__(
+        self, reference: pd.Series, current: pd.Series, reference_counts: pd.Series | None = None
+    ) -> None:
+        ref_counts = value_counts(reference) if reference_counts is None else reference_counts
+        cur_counts = value_counts(current)
         keys = ref_counts.index.union(cur_counts.index, sort=False)
         reference_counts = ref_counts.reindex(keys, fill_value=0).to_numpy(dtype=np.int64)
         current_counts = cur_counts.reindex(keys, fill_value=0).to_numpy(dtype=np.int64)
@@ -187,6 +189,11 @@ class CategoricalSamples(Samples):
             self._counts.reference / self.n_reference,
             self._counts.current / self.n_current,
         )
+
+
+def value_counts(column: pd.Series) -> pd.Series:
+    """Count of each non-missing value: one hashing pass, the dominant cost for strings."""
+    return column.value_counts(dropna=True, sort=False)
 
 
 def _distinct(sorted_values: np.ndarray) -> int:
