@@ -34,6 +34,7 @@ import argparse
 import contextlib
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ CRON_ANNOTATION = "batch.kubernetes.io/cronjob-scheduled-timestamp"
 RSS_TARGET_MB = 200
 MB = 2**20
 COMMAND = ["python", "-c", "pass"]
+CREATE_THREADS = 4
 
 
 def pipeline(name: str, cron: str) -> dict[str, Any]:
@@ -217,11 +219,14 @@ def measure(env: Env, n: int, ticks: int, idle_seconds: float) -> dict[str, Any]
     children = Children(env.api, namespace)
     try:
         # --- idle ----------------------------------------------------------------------
-        for name in names:
-            body = pipeline(name, "0 0 1 1 *")
-            custom.create_namespaced_custom_object(
-                GROUP, VERSION, namespace, "trainingpipelines", body
-            )
+        started = time.monotonic()
+        _each(
+            lambda name: custom.create_namespaced_custom_object(
+                GROUP, VERSION, namespace, "trainingpipelines", pipeline(name, "0 0 1 1 *")
+            ),
+            names,
+        )
+        out["idle_creation_s"] = time.monotonic() - started
 
         def reconciled() -> bool:
             items = custom.list_namespaced_custom_object(
@@ -258,7 +263,9 @@ def measure(env: Env, n: int, ticks: int, idle_seconds: float) -> dict[str, Any]
             }
             return out
         # --- active: both on * * * * *, created before the same minute boundary -----------
-        creation_budget = 15 + 0.15 * 2 * n
+        # Twice as many calls as the idle phase's creation, and the operator busier: at
+        # N=1000 a fixed 0.15 s per object was not enough.
+        creation_budget = max(15 + 0.15 * 2 * n, 30 + 3 * out["idle_creation_s"])
         first_tick = (int((time.time() + creation_budget) // 60) + 1) * 60.0
         tick_list = [first_tick + 60 * k for k in range(ticks)]
         log(
@@ -266,16 +273,19 @@ def measure(env: Env, n: int, ticks: int, idle_seconds: float) -> dict[str, Any]
             f"{datetime.fromtimestamp(first_tick, UTC):%H:%M:%S}, {ticks} tick(s)"
         )
         before, cpu_before, t0 = env.request_counts(), proc_stats(pid), time.monotonic()
-        for i, name in enumerate(names):
+
+        def both(index: int) -> None:
             custom.patch_namespaced_custom_object(
                 GROUP,
                 VERSION,
                 namespace,
                 "trainingpipelines",
-                name,
+                names[index],
                 {"spec": {"schedule": {"cron": "* * * * *"}}},
             )
-            batch.create_namespaced_cron_job(namespace, cronjob(f"c{i:04d}"))
+            batch.create_namespaced_cron_job(namespace, cronjob(f"c{index:04d}"))
+
+        _each(both, range(n))
         created_by = time.time()
         if created_by >= first_tick:
             raise RuntimeError("creating the objects took past the first tick; raise the budget")
@@ -314,22 +324,35 @@ def measure(env: Env, n: int, ticks: int, idle_seconds: float) -> dict[str, Any]
         }
     finally:
         children.stop()
-        _tear_down(env, namespace, names, n)
+        try:
+            _tear_down(env, namespace)
+        except Exception as error:  # the figures must survive a slow clean-up
+            # At N=1000 the apiserver dropped a collection delete of the CronJobs mid-request;
+            # the figures are already taken, and a private cluster is discarded anyway.
+            log(f"schedule: tear-down incomplete ({type(error).__name__}: {error})")
         operator.stop()
-        env.delete_namespace(namespace)
+        try:
+            env.delete_namespace(namespace)
+        except Exception as error:
+            log(f"schedule: namespace {namespace} not deleted ({type(error).__name__}: {error})")
     return out
 
 
-def _tear_down(env: Env, namespace: str, names: list[str], n: int) -> None:
+def _each(call: Any, items: Any) -> None:
+    """Apply `call` to every item on a few threads: creating 2N objects one at a time took
+    minutes at N=1000."""
+    with ThreadPoolExecutor(max_workers=CREATE_THREADS) as pool:
+        for result in pool.map(call, items):
+            del result
+
+
+def _tear_down(env: Env, namespace: str) -> None:
     custom = client.CustomObjectsApi(env.api)
     batch = client.BatchV1Api(env.api)
     with contextlib.suppress(client.ApiException):
-        for name in names:
-            custom.patch_namespaced_custom_object(
-                GROUP, VERSION, namespace, "trainingpipelines", name, {"spec": {"suspend": True}}
-            )
-        for i in range(n):
-            batch.patch_namespaced_cron_job(f"c{i:04d}", namespace, {"spec": {"suspend": True}})
+        # One call each, CronJobs first: patching N objects one by one took minutes at
+        # N=1000, during which unsuspended CronJobs kept firing and loaded the machine.
+        batch.delete_collection_namespaced_cron_job(namespace, _request_timeout=300)
         # Deleted while the operator still runs, so that its finalizers come off.
         custom.delete_collection_namespaced_custom_object(
             GROUP, VERSION, namespace, "trainingpipelines"
@@ -344,6 +367,24 @@ def _tear_down(env: Env, namespace: str, names: list[str], n: int) -> None:
                 ),
                 timeout=120,
             )
+
+
+def lateness_verdicts(results: dict[str, Any]) -> dict[str, bool]:
+    """p99 lateness no worse than CronJob's, counted only when both sides created every
+    child in the window: percentiles over the children that did appear say nothing about
+    the ones that did not (at N=1000 here, 97 and 245 of 2,000)."""
+    a, expected = results["active"], results["n"] * results["ticks"]
+    complete = all(a[side]["children"] >= expected for side in ("pipelines", "cronjobs"))
+
+    def no_worse(key: str) -> bool:
+        ours, theirs = a["pipelines"][key], a["cronjobs"][key]
+        return complete and ours is not None and theirs is not None and ours <= theirs
+
+    return {
+        "all_children_created": complete,
+        "p99_lateness_no_worse_than_cronjob": no_worse("seen_p99_ms"),
+        "p99_created_lateness_no_worse_than_cronjob": no_worse("created_p99_s"),
+    }
 
 
 def render(result: dict[str, Any]) -> str:
@@ -410,19 +451,8 @@ def main(argv: list[str] | None = None, env: Env | None = None) -> int:
         )
         return 0
     a = results["active"]
-    verdicts = {
-        "p99_lateness_no_worse_than_cronjob": (
-            a["pipelines"]["seen_p99_ms"] is not None
-            and a["cronjobs"]["seen_p99_ms"] is not None
-            and a["pipelines"]["seen_p99_ms"] <= a["cronjobs"]["seen_p99_ms"]
-        ),
-        "p99_created_lateness_no_worse_than_cronjob": (
-            a["pipelines"]["created_p99_s"] is not None
-            and a["cronjobs"]["created_p99_s"] is not None
-            and a["pipelines"]["created_p99_s"] <= a["cronjobs"]["created_p99_s"]
-        ),
-        "operator_rss_under_200_mb": op["peak_rss_mb"] < RSS_TARGET_MB,
-    }
+    verdicts = lateness_verdicts(results)
+    verdicts["operator_rss_under_200_mb"] = op["peak_rss_mb"] < RSS_TARGET_MB
     result = {
         "benchmark": "schedule",
         "description": "N TrainingPipelines and N CronJobs on * * * * * in the same minutes",

@@ -87,3 +87,15 @@ def test_wasserstein_unequal_sizes_equals_scipy(
     assert wasserstein_distance(samples) == pytest.approx(
         stats.wasserstein_distance(ref, cur), rel=1e-9, abs=1e-15
     )
+
+
+@pytest.mark.parametrize("size", [1, 2, 32_768, 32_769, 100_003])
+def test_blocked_standard_deviation_and_equal_size_distance(size: int) -> None:
+    from refit_trainer.drift.stattests.wasserstein import quantile_area, standard_deviation
+
+    rng = np.random.default_rng(size)
+    ref, cur = np.sort(rng.lognormal(3.0, 1.0, size)), np.sort(rng.normal(20.0, 5.0, size))
+    assert standard_deviation(ref) == pytest.approx(float(np.std(ref)), rel=1e-12)
+    assert quantile_area(ref, cur) == pytest.approx(
+        stats.wasserstein_distance(ref, cur), rel=1e-9, abs=1e-15
+    )

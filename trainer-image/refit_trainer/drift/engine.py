@@ -219,6 +219,8 @@ def _finite(column: pd.Series) -> tuple[np.ndarray, int]:
     """Finite values as float64 and how many were missing or infinite."""
     if isinstance(column.dtype, np.dtype):
         values = column.to_numpy(dtype=np.float64)  # plain numpy: NaN already marks missing
+        if column.dtype.kind in "iu":
+            return values, 0  # plain integers have no missing or infinite values
     else:
         values = column.to_numpy(dtype=np.float64, na_value=np.nan)  # nullable: NA -> NaN
     finite = np.isfinite(values)

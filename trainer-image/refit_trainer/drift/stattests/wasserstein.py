@@ -15,6 +15,7 @@ one division. So each sample is one linear pass, done in cache-sized blocks.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -39,7 +40,7 @@ def quantile_area(ref: np.ndarray, cur: np.ndarray) -> float:
     n, m = ref.size, cur.size
     if n == m:
         # Equal sizes: both quantile functions step at i/n, so W is a mean of differences.
-        return float(np.mean(np.abs(ref - cur)))
+        return _blocked_sum(ref, lambda block, start, stop: np.abs(block - cur[start:stop])) / n
     g = math.gcd(n, m)
     p, q = m // g, n // g
     in_float = n * p < EXACT_IN_FLOAT
@@ -81,9 +82,28 @@ def _pieces(
     return area
 
 
+def standard_deviation(values: np.ndarray) -> float:
+    """np.std(values) (two passes, ddof 0) without a full-size temporary."""
+    mean = float(np.mean(values))
+
+    def squares(block: np.ndarray, start: int, stop: int) -> np.ndarray:
+        centred = block - mean
+        return np.multiply(centred, centred, out=centred)
+
+    return math.sqrt(_blocked_sum(values, squares) / values.size)
+
+
+def _blocked_sum(values: np.ndarray, term: Callable[[np.ndarray, int, int], np.ndarray]) -> float:
+    total = 0.0
+    for start in range(0, values.size, BLOCK):
+        stop = min(start + BLOCK, values.size)
+        total += float(np.sum(term(values[start:stop], start, stop)))
+    return total
+
+
 def _wasserstein(samples: Samples) -> Outcome:
     assert isinstance(samples, NumericSamples)
-    norm = max(float(np.std(samples.reference)), MIN_NORM)
+    norm = max(standard_deviation(samples.reference), MIN_NORM)
     normed = wasserstein_distance(samples) / norm
     return Outcome(statistic=normed, score=normed)
 
