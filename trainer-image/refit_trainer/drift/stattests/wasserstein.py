@@ -78,7 +78,8 @@ def _pieces(
         index = np.minimum(k.astype(np.int64), last)
         piece_start = np.maximum(k * other_step, ends - step)
         gaps = np.abs(values[start:stop] - other[index])
-        area += float(np.dot(ends - piece_start, gaps))
+        # multiply-and-sum, not np.dot: BLAS would spin up threads for a memory-bound loop.
+        area += float(np.sum(np.multiply(ends - piece_start, gaps, out=gaps)))
     return area
 
 
