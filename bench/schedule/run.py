@@ -342,8 +342,7 @@ def _each(call: Any, items: Any) -> None:
     """Apply `call` to every item on a few threads: creating 2N objects one at a time took
     minutes at N=1000."""
     with ThreadPoolExecutor(max_workers=CREATE_THREADS) as pool:
-        for result in pool.map(call, items):
-            del result
+        list(pool.map(call, items))  # consumed, so that the first failure is raised here
 
 
 def _tear_down(env: Env, namespace: str) -> None:

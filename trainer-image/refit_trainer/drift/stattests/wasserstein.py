@@ -62,10 +62,9 @@ def _pieces(
     in_float: bool,
 ) -> float:
     """Sum over the pieces that end at a step of `values`: width * |value - other's value|."""
-    area = 0.0
     last = other.size - 1
-    for start in range(0, values.size, BLOCK):
-        stop = min(start + BLOCK, values.size)
+
+    def piece_areas(block: np.ndarray, start: int, stop: int) -> np.ndarray:
         ends = np.arange(start + 1, stop + 1, dtype=np.float64 if in_float else np.int64)
         ends *= step
         # k = how many of the other's steps lie below this end; Q_other here is other[k].
@@ -77,10 +76,11 @@ def _pieces(
             k = below // other_step
         index = np.minimum(k.astype(np.int64), last)
         piece_start = np.maximum(k * other_step, ends - step)
-        gaps = np.abs(values[start:stop] - other[index])
+        gaps = np.abs(block - other[index])
         # multiply-and-sum, not np.dot: BLAS would spin up threads for a memory-bound loop.
-        area += float(np.sum(np.multiply(ends - piece_start, gaps, out=gaps)))
-    return area
+        return np.multiply(ends - piece_start, gaps, out=gaps)
+
+    return _blocked_sum(values, piece_areas)
 
 
 def standard_deviation(values: np.ndarray) -> float:
@@ -95,6 +95,7 @@ def standard_deviation(values: np.ndarray) -> float:
 
 
 def _blocked_sum(values: np.ndarray, term: Callable[[np.ndarray, int, int], np.ndarray]) -> float:
+    """Sum of term(block, start, stop) over cache-sized blocks of `values`."""
     total = 0.0
     for start in range(0, values.size, BLOCK):
         stop = min(start + BLOCK, values.size)
