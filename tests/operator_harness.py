@@ -174,6 +174,23 @@ class Refit:
     def events(self) -> list[Any]:
         return list(client.CoreV1Api(self.api).list_namespaced_event(self.namespace).items)
 
+    def await_events(
+        self, what: str, matches: Callable[[Any], bool], timeout: float = 60
+    ) -> list[Any]:
+        """The events that match, once there is one. The operator posts an event after the status
+        write it describes (so a retried write never repeats it): a test that has just seen the
+        status must wait for the event, not read the list once."""
+        deadline = time.monotonic() + timeout
+        while True:
+            events = self.events()
+            found = [e for e in events if matches(e)]
+            if found:
+                return found
+            if time.monotonic() > deadline:
+                seen = [(e.reason, e.involved_object.name, e.message) for e in events]
+                raise AssertionError(f"no event {what} after {timeout:.0f}s; events: {seen}")
+            time.sleep(0.5)
+
     def condition(self, obj: dict[str, Any], type_: str) -> dict[str, Any] | None:
         for cond in (obj.get("status") or {}).get("conditions") or []:
             if cond.get("type") == type_:

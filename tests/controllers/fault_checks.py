@@ -82,18 +82,19 @@ def assert_finished_once(
     assert status["candidate"]["version"] == version
 
     promoted_tags = [v for v in versions if v.tags.get("refit.decision") == "promoted"]
-    promotion_events = [
-        e
-        for e in refit.events()
-        if e.involved_object.name == run and (e.message or "").startswith("Promoted:")
-    ]
+
+    def promotion_event(e: Any) -> bool:
+        return e.involved_object.name == run and (e.message or "").startswith("Promoted:")
+
     mlflow = MlflowClient(tracking_uri)
     if phase == "Promoted":
         assert len(promoted_tags) == 1
+        promotion_events = refit.await_events(f"Promoted for {run}", promotion_event)
         assert len(promotion_events) == 1, [e.message for e in promotion_events]
         assert mlflow.get_model_version_by_alias(model, "champion").version == version
     else:
-        assert promoted_tags == [] and promotion_events == []
+        assert promoted_tags == []
+        assert not [e for e in refit.events() if promotion_event(e)]
 
     conditions = {c["type"]: c for c in status.get("conditions") or []}
     assert conditions["Succeeded"]["status"] == ("False" if phase == "Failed" else "True")

@@ -123,8 +123,8 @@ def test_scheduled_run_promotes_first_model_then_rejects_one_that_is_not_better(
     assert refit.condition(pipeline, "Promoted")["reason"] == "NotBetter"  # type: ignore[index]
     assert pipeline["status"]["champion"]["version"] == "1"
 
-    reasons = {e.reason for e in refit.events()}
-    assert {"RunCreated", "NoChampion", "NotBetter"} <= reasons
+    for reason in ("RunCreated", "NoChampion", "NotBetter"):
+        refit.await_events(reason, lambda e, r=reason: e.reason == r)
     text = operator_process.metrics()
     labels = {"namespace": refit.namespace, "pipeline": "sales"}
     assert (

@@ -68,10 +68,10 @@ def test_operator_survives_the_corpus_and_keeps_serving_a_good_pipeline(
         assert cond["reason"] == case.operator_reason, (case.name, cond)
         assert case.field in cond["message"], (case.name, cond)
         assert cond["observedGeneration"] == refit.pipeline(name)["metadata"]["generation"]
-        assert any(
-            e.reason == case.operator_reason and e.involved_object.name == name
-            for e in refit.events()
-        ), case.name
+        refit.await_events(
+            f"{case.operator_reason} for {case.name}",
+            lambda e, r=case.operator_reason, n=name: e.reason == r and e.involved_object.name == n,
+        )
     # Nothing of a bad pipeline started: no run, no Job.
     assert refit.runs() == [] and refit.jobs() == []
 

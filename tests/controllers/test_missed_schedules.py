@@ -85,8 +85,7 @@ def test_three_days_down_then_one_catch_up_run(
 
         # An event says how many ticks were not run: all due ticks but the one that ran.
         low, high = ticks_between(last, started) - 1, ticks_between(last, seen) - 1
-        missed_events = [e for e in refit.events() if e.reason == "MissedSchedule"]
-        assert missed_events, [e.reason for e in refit.events()]
+        missed_events = refit.await_events("MissedSchedule", lambda e: e.reason == "MissedSchedule")
         counts = [int(m.group(1)) for e in missed_events if (m := re.match(r"(\d+) ", e.message))]
         assert low <= counts[0] <= high and low >= 860, (low, high, missed_events[0].message)
         assert refit.pipeline("gap")["status"]["missedSchedules"] >= counts[0]

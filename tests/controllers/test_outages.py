@@ -61,9 +61,9 @@ def test_mlflow_down_two_minutes_mid_training(
             timeout=MLFLOW_OUTAGE_SECONDS,
         )
         assert condition["status"] == "Unknown" and mlflow.uri in condition["message"], condition
-        assert any(
-            e.reason == "MLflowUnreachable" and e.involved_object.name == "outage-1"
-            for e in refit.events()
+        refit.await_events(
+            "MLflowUnreachable for outage-1",
+            lambda e: e.reason == "MLflowUnreachable" and e.involved_object.name == "outage-1",
         )
         assert refit.terminal_run("outage-1") is None  # waiting, not failed
         time.sleep(max(0.0, MLFLOW_OUTAGE_SECONDS - (time.monotonic() - down_at)))

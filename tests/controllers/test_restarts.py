@@ -63,11 +63,9 @@ def test_sigkill_at_each_phase_duplicates_nothing(
         versions = mlflow.search_model_versions(f"name = '{model}'")
         assert [v.version for v in versions] == ["1"]
         assert mlflow.get_model_version_by_alias(model, "champion").version == "1"
-        promoted = [
-            e
-            for e in refit.events()
-            if e.reason == "NoChampion" and e.involved_object.name == "crash-1"
-        ]
-        assert len(promoted) >= 1
+        refit.await_events(
+            "NoChampion for crash-1",
+            lambda e: e.reason == "NoChampion" and e.involved_object.name == "crash-1",
+        )
     finally:
         operator.stop()

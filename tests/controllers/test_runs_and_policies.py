@@ -33,7 +33,7 @@ def test_manual_run_forbid_suspend_and_garbage_collection(
     active_names = [r["name"] for r in pipeline["status"].get("activeRuns", [])]
     assert active_names == ["busy-manual"], pipeline["status"]
     assert pipeline["status"].get("missedSchedules", 0) >= 1
-    assert "MissedSchedule" in {e.reason for e in refit.events()}
+    refit.await_events("MissedSchedule", lambda e: e.reason == "MissedSchedule")
     assert len(refit.runs()) == 1
 
     failed = wait_for("manual run to fail", lambda: refit.terminal_run("busy-manual"), timeout=120)
@@ -83,8 +83,9 @@ def test_missing_secret_sets_ready_false_and_other_pipelines_keep_working(
         ),
     )
     assert cond["reason"] == "SecretNotFound" and "no-such-secret" in cond["message"]
-    assert any(
-        e.reason == "SecretNotFound" and e.involved_object.name == "broken" for e in refit.events()
+    refit.await_events(
+        "SecretNotFound for broken",
+        lambda e: e.reason == "SecretNotFound" and e.involved_object.name == "broken",
     )
 
     unreachable = pipeline_body("unreachable", mlflow={"trackingUri": "http://127.0.0.1:9"})
