@@ -6,19 +6,11 @@ Never a run name, version, user string or anything secret.
 
 from __future__ import annotations
 
-import contextlib
+from prometheus_client import CollectorRegistry, start_http_server
 
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    disable_created_metrics,
-    start_http_server,
-)
-
-# `_created` series double every counter's cardinality and no alert or dashboard uses them.
-disable_created_metrics()  # type: ignore[no-untyped-call]
+# A series is a value in a dict, not an object with two locks: 12 MB less at 1000 pipelines.
+# Counters have no `_created` series (they would double the cardinality; nothing uses them).
+from refit.adapters.series import Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 _P = ("namespace", "pipeline")
@@ -127,6 +119,23 @@ RECONCILE_ERRORS = Counter(
 BUILD_INFO = Gauge("refit_build_info", "Operator version.", ["version"], registry=REGISTRY)
 
 
+PER_PIPELINE = (
+    RUNS,
+    RUNS_CREATED,
+    RUN_DURATION,
+    QUEUE_WAIT,
+    PROMOTIONS,
+    DRIFT_SHARE,
+    DRIFT_DETECTED,
+    DRIFT_CHECKS,
+    CHAMPION_METRIC,
+    CANDIDATE_METRIC,
+    LAST_SUCCESS,
+    LAST_PROMOTION,
+    NEXT_SCHEDULE,
+    MISSED_SCHEDULES,
+    READY,
+)
 _DECLARED: set[tuple[str, str]] = set()
 TRIGGERS = ("Schedule", "Drift", "Manual")
 RESULTS = ("Promoted", "Rejected", "Failed")
@@ -149,20 +158,14 @@ def declare_pipeline(namespace: str, pipeline: str) -> None:
 
 
 def forget(metric: Gauge, namespace: str, pipeline: str) -> None:
-    with contextlib.suppress(KeyError):
-        metric.remove(namespace, pipeline)
+    metric.remove(namespace, pipeline)
 
 
 def forget_pipeline(namespace: str, pipeline: str) -> None:
     """Drop a deleted pipeline's series so the label set stays bounded by the live fleet."""
     _DECLARED.discard((namespace, pipeline))
-    for metric in (DRIFT_SHARE, DRIFT_DETECTED, LAST_SUCCESS, LAST_PROMOTION, NEXT_SCHEDULE, READY):
-        with contextlib.suppress(KeyError):
-            metric.remove(namespace, pipeline)
-    for metric in (CHAMPION_METRIC, CANDIDATE_METRIC):
-        for labels in list(metric._metrics):  # prometheus_client keeps children by label tuple
-            if labels[:2] == (namespace, pipeline):
-                metric.remove(*labels)
+    for metric in PER_PIPELINE:
+        metric.remove_matching((namespace, pipeline))
 
 
 def serve(port: int, address: str = "0.0.0.0") -> None:
