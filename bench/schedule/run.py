@@ -9,8 +9,11 @@ Phases, all against the real test control plane and a real MLflow server:
 
 1. idle: N pipelines on a yearly schedule (`0 0 1 1 *`), reconciled, then a window in which
    nothing is due: the operator's apiserver requests and CPU per idle pipeline-hour.
-2. active: the N pipelines are patched to `* * * * *` and N CronJobs with the same schedule
-   are created, all before the same minute boundary; both run for --ticks minutes. Lateness
+2. active: the N pipelines are patched to, and N CronJobs created with, one cron expression
+   that names only the measured minutes (e.g. `27,28 16 4 12 *`, UTC on both sides), so that
+   neither side fires while the 2N objects are still being written (with `* * * * *` the
+   first ones patched at N=1000 ran for minutes before the measured ticks and loaded them);
+   both then fire every minute for --ticks minutes. Lateness
    of each child against its scheduled minute: TrainingRun (pipeline) and Job (CronJob)
    `creationTimestamp` (whole seconds, as the apiserver stores it) and the time this
    process's watch saw it (milliseconds; includes the watch delivery, equal for both).
@@ -73,12 +76,13 @@ def pipeline(name: str, cron: str) -> dict[str, Any]:
     }
 
 
-def cronjob(name: str) -> client.V1CronJob:
+def cronjob(name: str, cron: str) -> client.V1CronJob:
     container = client.V1Container(name="trainer", image="refit-trainer:bench", command=COMMAND)
     return client.V1CronJob(
         metadata=client.V1ObjectMeta(name=name),
         spec=client.V1CronJobSpec(
-            schedule="* * * * *",
+            schedule=cron,
+            time_zone="Etc/UTC",  # as the pipelines' (UTC by default)
             concurrency_policy="Forbid",
             job_template=client.V1JobTemplateSpec(
                 spec=client.V1JobSpec(
@@ -198,6 +202,27 @@ def lateness(children: dict[str, dict[str, Any]], ticks: list[float]) -> dict[st
     }
 
 
+def first_tick_after(earliest: float, ticks: int) -> float:
+    """The first minute boundary after `earliest` from which `ticks` minutes fit in one hour
+    (so that one cron expression can name exactly them)."""
+    first = (int(earliest // 60) + 1) * 60.0
+    minute = int(first // 60) % 60
+    if minute + ticks > 60:
+        first += (60 - minute) * 60
+    return first
+
+
+def tick_cron(ticks: list[float]) -> str:
+    """A cron expression (UTC) that fires at exactly these minutes of one hour, and never
+    before them: `27,28 16 4 12 *`."""
+    moments = [datetime.fromtimestamp(t, UTC) for t in ticks]
+    first = moments[0]
+    if any((m.hour, m.day, m.month) != (first.hour, first.day, first.month) for m in moments):
+        raise ValueError("the ticks must fall in one hour")
+    minutes = ",".join(str(m.minute) for m in moments)
+    return f"{minutes} {first.hour} {first.day} {first.month} *"
+
+
 def wait_until(what: str, check: Any, timeout: float, interval: float = 1.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -266,13 +291,14 @@ def measure(env: Env, n: int, ticks: int, idle_seconds: float) -> dict[str, Any]
         # Twice as many calls as the idle phase's creation, and the operator busier: at
         # N=1000 a fixed 0.15 s per object was not enough.
         creation_budget = max(15 + 0.15 * 2 * n, 30 + 3 * out["idle_creation_s"])
-        first_tick = (int((time.time() + creation_budget) // 60) + 1) * 60.0
+        first_tick = first_tick_after(time.time() + creation_budget, ticks)
         tick_list = [first_tick + 60 * k for k in range(ticks)]
+        cron = tick_cron(tick_list)
         log(
-            f"schedule: {n} pipelines and {n} CronJobs on * * * * *; first tick "
+            f"schedule: {n} pipelines and {n} CronJobs on `{cron}` (UTC); first tick "
             f"{datetime.fromtimestamp(first_tick, UTC):%H:%M:%S}, {ticks} tick(s)"
         )
-        before, cpu_before, t0 = env.request_counts(), proc_stats(pid), time.monotonic()
+        writing = time.monotonic()
 
         def both(index: int) -> None:
             custom.patch_namespaced_custom_object(
@@ -281,14 +307,18 @@ def measure(env: Env, n: int, ticks: int, idle_seconds: float) -> dict[str, Any]
                 namespace,
                 "trainingpipelines",
                 names[index],
-                {"spec": {"schedule": {"cron": "* * * * *"}}},
+                {"spec": {"schedule": {"cron": cron}}},
             )
-            batch.create_namespaced_cron_job(namespace, cronjob(f"c{index:04d}"))
+            batch.create_namespaced_cron_job(namespace, cronjob(f"c{index:04d}", cron))
 
         _each(both, range(n))
         created_by = time.time()
         if created_by >= first_tick:
             raise RuntimeError("creating the objects took past the first tick; raise the budget")
+        out["active_creation_s"] = time.monotonic() - writing
+        # The window starts once every object is written: its requests are the ticks' own.
+        time.sleep(max(0.0, first_tick - 10 - time.time()))
+        before, cpu_before, t0 = env.request_counts(), proc_stats(pid), time.monotonic()
         end = tick_list[-1] + 45
         time.sleep(max(0.0, end - time.time()))
         after, cpu_after = env.request_counts(), proc_stats(pid)

@@ -84,6 +84,11 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
     pipeline_pool = ThreadPoolExecutor(PIPELINE_WORKERS, thread_name_prefix="refit-pipeline")
     run_pool = ThreadPoolExecutor(RUN_WORKERS, thread_name_prefix="refit-run")
 
+    # A daemon copies its body only when its pass can start: at a tick, 1000 woken pipelines
+    # would otherwise each hold a copy while queued for the pool's 16 threads.
+    pipeline_turns = asyncio.Semaphore(PIPELINE_WORKERS)
+    run_turns = asyncio.Semaphore(RUN_WORKERS)
+
     async def in_pool(pool: ThreadPoolExecutor, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(pool, functools.partial(fn, *args))
 
@@ -180,10 +185,11 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
         fresh: dict[str, Any] | None = None  # re-read after a Conflict, used for one pass
         current: dict[str, Any] | None = None
         while not stopped:
-            runs = list(runs_by_pipeline.get((namespace, name), []))
-            current, fresh = fresh or _snapshot(body), None
             try:
-                wake_at = await in_pool(pipeline_pool, reconcile_pipeline, ctx, current, runs)
+                async with pipeline_turns:
+                    runs = list(runs_by_pipeline.get((namespace, name), []))
+                    current, fresh = fresh or _snapshot(body), None
+                    wake_at = await in_pool(pipeline_pool, reconcile_pipeline, ctx, current, runs)
                 backoff = 1.0
                 delay = (wake_at - ctx.clock()).total_seconds() if wake_at else 3600.0
             except Conflict as conflict:
@@ -224,10 +230,11 @@ def register(registry: kopf.OperatorRegistry, ctx: Context) -> None:
         fresh: dict[str, Any] | None = None  # re-read after a Conflict, used for one pass
         current: dict[str, Any] | None = None
         while not stopped:
-            current, fresh = fresh or _snapshot(body), None
-            jobs = list(jobs_by_run.get((namespace, name), []))
             try:
-                delay = await in_pool(run_pool, reconcile_run, ctx, current, jobs)
+                async with run_turns:
+                    current, fresh = fresh or _snapshot(body), None
+                    jobs = list(jobs_by_run.get((namespace, name), []))
+                    delay = await in_pool(run_pool, reconcile_run, ctx, current, jobs)
                 backoff = 1.0
             except Conflict as conflict:
                 log.info("run %s/%s: %s", namespace, name, conflict)
