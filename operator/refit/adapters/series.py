@@ -118,25 +118,23 @@ class _ValueFamily(_Family):
         with self._lock:
             return self._values.get(self._key(values))
 
-    def _snapshot(self) -> list[tuple[LabelValues, float]]:
+    _exposed_as: type[CounterMetricFamily | GaugeMetricFamily]
+
+    def collect(self) -> Iterator[Metric]:
+        family = self._exposed_as(self.name, self.documentation, labels=self.labelnames)
         with self._lock:
-            return list(self._values.items())
+            values = list(self._values.items())
+        for key, value in values:
+            family.add_metric(key, value)
+        yield family
 
 
 class Counter(_ValueFamily):
-    def collect(self) -> Iterator[Metric]:
-        family = CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
-        for key, value in self._snapshot():
-            family.add_metric(key, value)
-        yield family
+    _exposed_as = CounterMetricFamily
 
 
 class Gauge(_ValueFamily):
-    def collect(self) -> Iterator[Metric]:
-        family = GaugeMetricFamily(self.name, self.documentation, labels=self.labelnames)
-        for key, value in self._snapshot():
-            family.add_metric(key, value)
-        yield family
+    _exposed_as = GaugeMetricFamily
 
 
 class _Observation:
