@@ -180,16 +180,13 @@ class Refit:
         """The events that match, once there is one. The operator posts an event after the status
         write it describes (so a retried write never repeats it): a test that has just seen the
         status must wait for the event, not read the list once."""
-        deadline = time.monotonic() + timeout
-        while True:
-            events = self.events()
-            found = [e for e in events if matches(e)]
-            if found:
-                return found
-            if time.monotonic() > deadline:
-                seen = [(e.reason, e.involved_object.name, e.message) for e in events]
-                raise AssertionError(f"no event {what} after {timeout:.0f}s; events: {seen}")
-            time.sleep(0.5)
+        try:
+            return wait_for(
+                f"event {what}", lambda: [e for e in self.events() if matches(e)], timeout
+            )
+        except AssertionError as timed_out:
+            seen = [(e.reason, e.involved_object.name, e.message) for e in self.events()]
+            raise AssertionError(f"{timed_out}; events: {seen}") from None
 
     def condition(self, obj: dict[str, Any], type_: str) -> dict[str, Any] | None:
         for cond in (obj.get("status") or {}).get("conditions") or []:

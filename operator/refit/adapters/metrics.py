@@ -157,10 +157,6 @@ def declare_pipeline(namespace: str, pipeline: str) -> None:
     MISSED_SCHEDULES.labels(namespace, pipeline, "policy")
 
 
-def forget(metric: Gauge, namespace: str, pipeline: str) -> None:
-    metric.remove(namespace, pipeline)
-
-
 def forget_pipeline(namespace: str, pipeline: str) -> None:
     """Drop a deleted pipeline's series so the label set stays bounded by the live fleet."""
     _DECLARED.discard((namespace, pipeline))

@@ -267,7 +267,7 @@ def _record_metrics(
     if status.next_schedule_time:
         metrics.NEXT_SCHEDULE.labels(namespace, name).set(status.next_schedule_time.timestamp())
     else:  # suspended or unscheduled: no "next tick" for RefitScheduleMissed to wait for
-        metrics.forget(metrics.NEXT_SCHEDULE, namespace, name)
+        metrics.NEXT_SCHEDULE.remove(namespace, name)
     if plan.missed:
         metrics.MISSED_SCHEDULES.labels(namespace, name, "policy").inc(plan.missed)
     check = status.last_drift_check
